@@ -1,0 +1,61 @@
+"""Orchard: a self-hosted machine-learning workspace.
+
+``from orchard import MLClient, load_data`` reads like ``from azure.ai.ml import ...``.
+Names are imported on first use so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "MLClient": "orchard.sdk.client",
+    "load_data": "orchard.entities.loaders",
+    "load_model": "orchard.entities.loaders",
+    "load_environment": "orchard.entities.loaders",
+    "load_datastore": "orchard.entities.loaders",
+    "load_compute": "orchard.entities.loaders",
+    "load_workspace": "orchard.entities.loaders",
+    "load_job": "orchard.entities.loaders",
+    "command": "orchard.sdk.builders",
+    "Input": "orchard.entities.jobs",
+    "Output": "orchard.entities.jobs",
+}
+
+if TYPE_CHECKING:
+    from orchard.entities.jobs import Input, Output
+    from orchard.entities.loaders import (
+        load_compute,
+        load_data,
+        load_datastore,
+        load_environment,
+        load_job,
+        load_model,
+        load_workspace,
+    )
+    from orchard.sdk.builders import command
+    from orchard.sdk.client import MLClient
+
+__all__ = [
+    "Input",
+    "MLClient",
+    "Output",
+    "command",
+    "load_compute",
+    "load_data",
+    "load_datastore",
+    "load_environment",
+    "load_job",
+    "load_model",
+    "load_workspace",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orchard' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -1,0 +1,184 @@
+"""Run one job from Queued to a terminal state.
+
+`python -m orchard.agent.runner --workspace W --job J` is what the embedded transport
+starts in the background for each submitted job. A watcher thread heart-beats and
+notices a cancel recorded in the store (by any client, on any host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from orchard.agent.environment import job_environment
+from orchard.agent.finalize import collect_artifacts, deliver_outputs
+from orchard.agent.process import CommandProcess, Outcome, become_subreaper, tail
+from orchard.agent.tracking_server import serve_tracking
+from orchard.agent.workdir import JobFolder, job_root, prepare
+from orchard.config import Settings
+from orchard.entities.jobs import CommandJob, JobStatus
+from orchard.errors import OrchardError
+from orchard.services import Services
+from orchard.services.jobs.binding import render
+from orchard.services.jobs.states import is_stopping
+
+WATCH_INTERVAL_SECONDS = 1.0
+HEARTBEAT_EVERY = 5  # watch ticks
+
+
+def agent_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class JobRunner:
+    def __init__(self, services: Services, workspace: str, name: str) -> None:
+        self.services, self.workspace, self.name = services, workspace, name
+        self.jobs = services.jobs
+        self._process: CommandProcess | None = None
+        self._done = threading.Event()
+
+    def run(self) -> str:
+        if not self._advance(JobStatus.PREPARING, agent_id=agent_id()):
+            return self._status()
+        watcher = threading.Thread(target=self._watch, name="orchard-watch", daemon=True)
+        watcher.start()
+        try:
+            return self._run()
+        except OrchardError as error:
+            return self._fail({"code": error.code, "message": error.message})
+        except Exception as error:  # a bug in Orchard: the job must not stay Running
+            return self._fail(
+                {
+                    "code": "InternalError",
+                    "message": repr(error),
+                    "traceback": traceback.format_exc(),
+                }
+            )
+        finally:
+            self._done.set()
+
+    def _run(self) -> str:
+        job = self.jobs.get(self.workspace, self.name)
+        resolved = self.jobs.resolved(self.workspace, self.name)
+        root = job_root(self.services, self.name)
+        env = job_environment(
+            self.services, resolved.get("environment"), root / "logs" / "environment_build.log"
+        )
+        folder = prepare(self.services, self.workspace, self.name, resolved, job.code)
+        command = render(
+            job.command,
+            {"inputs": folder.inputs, "outputs": folder.outputs},
+            where=f"job {self.name}",
+        )
+        with serve_tracking(self.services, self.workspace) as tracking_uri:
+            if not self._advance(JobStatus.RUNNING):
+                return self._end_canceled()
+            process = CommandProcess(
+                command,
+                cwd=folder.wd,
+                log=folder.std_log,
+                env=self._variables(job, env, tracking_uri),
+            )
+            self._process = process
+            timeout = job.limits.timeout if job.limits and job.limits.timeout else None
+            outcome = process.run(timeout)
+        return self._finish(job, folder, outcome, resolved)
+
+    def _finish(
+        self, job: CommandJob, folder: JobFolder, outcome: Outcome, resolved: dict[str, Any]
+    ) -> str:
+        if not outcome.canceled:
+            self._advance(JobStatus.FINALIZING)
+        collect_artifacts(self.services, self.workspace, folder, resolved["artifact_uri"])
+        if outcome.canceled or is_stopping(self._status()):
+            return self._end_canceled()
+        if outcome.timed_out:
+            timeout = job.limits.timeout if job.limits else None
+            return self._fail(
+                {"code": "JobTimeout", "message": f"the job ran past limits.timeout ({timeout} s)"},
+                exit_code=outcome.exit_code,
+            )
+        if outcome.exit_code != 0:
+            return self._fail(
+                {
+                    "code": "UserError",
+                    "message": f"the command exited with code {outcome.exit_code}",
+                    "log_tail": tail(folder.std_log),
+                },
+                exit_code=outcome.exit_code,
+            )
+        deliver_outputs(self.services, self.workspace, self.name, folder, resolved["outputs"])
+        return self.jobs.set_status(self.workspace, self.name, JobStatus.COMPLETED, exit_code=0)
+
+    def _variables(self, job: CommandJob, env: dict[str, str], tracking_uri: str) -> dict[str, str]:
+        experiment = job.experiment_name or "Default"
+        return {
+            **os.environ,
+            **env,
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_RUN_ID": self.name,
+            "MLFLOW_EXPERIMENT_NAME": experiment,
+            "AZUREML_RUN_ID": self.name,
+            "AZUREML_EXPERIMENT_NAME": experiment,
+            "AZUREML_ARM_WORKSPACE_NAME": self.workspace,
+            "ORCHARD_JOB_NAME": self.name,
+            "ORCHARD_WORKSPACE": self.workspace,
+            "ORCHARD_HOME": str(self.services.context.home),
+            "PYTHONUNBUFFERED": "1",
+            **job.environment_variables,
+        }
+
+    def _watch(self) -> None:
+        """Heart-beat, and stop the command when the store says the job was canceled."""
+        ticks = 0
+        while not self._done.wait(WATCH_INTERVAL_SECONDS):
+            ticks += 1
+            try:
+                status = (
+                    self.jobs.heartbeat(self.workspace, self.name)
+                    if ticks % HEARTBEAT_EVERY == 0
+                    else self._status()
+                )
+            except OrchardError:
+                continue
+            if is_stopping(status) and self._process is not None:
+                self._process.cancel()
+
+    def _end_canceled(self) -> str:
+        return self.jobs.set_status(self.workspace, self.name, JobStatus.CANCELED)
+
+    def _advance(self, status: str, **extra: Any) -> bool:
+        return self.jobs.set_status(self.workspace, self.name, status, **extra) == status
+
+    def _status(self) -> str:
+        status: str = self.jobs.get(self.workspace, self.name).status or JobStatus.QUEUED
+        return status
+
+    def _fail(self, error: dict[str, Any], exit_code: int | None = None) -> str:
+        return self.jobs.set_status(
+            self.workspace, self.name, JobStatus.FAILED, error=error, exit_code=exit_code
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="orchard-runner")
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--home", type=Path, default=None)
+    args = parser.parse_args(argv)
+    become_subreaper()
+    services = Services.open(Settings.discover(home=args.home, workspace=args.workspace))
+    try:
+        status = JobRunner(services, args.workspace, args.job).run()
+    finally:
+        services.close()
+    return 0 if status == JobStatus.COMPLETED else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

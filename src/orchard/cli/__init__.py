@@ -1,0 +1,1 @@
+"""The `orchard` command line: thin over the SDK, mirroring `az ml`."""

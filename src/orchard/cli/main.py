@@ -1,0 +1,81 @@
+"""The `orchard` command: groups mirror `az ml`; errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchard.cli.assets import data_app, environment_app, model_app
+from orchard.cli.jobs import job_app
+from orchard.cli.output import console, errors
+from orchard.cli.quickstart import quickstart
+from orchard.cli.resources import compute_app, datastore_app, workspace_app
+from orchard.cli.server import server
+from orchard.config import HOME_DIR_NAME
+from orchard.errors import Conflict, NotFound, OrchardError, PermissionDenied, ValidationError
+
+app = typer.Typer(
+    name="orchard",
+    help="Orchard: a self-hosted machine-learning workspace (Azure ML specs, MLflow API).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(datastore_app, name="datastore")
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+app.add_typer(environment_app, name="environment")
+app.add_typer(compute_app, name="compute")
+app.add_typer(job_app, name="job")
+app.command("quickstart")(quickstart)
+app.command("server")(server)
+
+# Exit codes scripts can tell apart; 2 is also what click uses for bad usage.
+EXIT_CODES: list[tuple[type[OrchardError], int]] = [
+    (ValidationError, 2),
+    (NotFound, 3),
+    (Conflict, 4),
+    (PermissionDenied, 5),
+]
+
+
+@app.command("init")
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder to hold the .orchard store")] = Path("."),
+) -> None:
+    """Create a `.orchard/` store here; commands run below this folder will use it."""
+    home = path.resolve() / HOME_DIR_NAME
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    console.print(f"Orchard store at {home}")
+
+
+@app.command("version")
+def version() -> None:
+    """Print Orchard's version."""
+    from orchard import __version__
+
+    console.print(__version__)
+
+
+def exit_code(error: OrchardError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+def main() -> None:
+    """Click handles usage errors itself (exit 2); Orchard's errors print one line."""
+    try:
+        app()
+    except OrchardError as error:
+        errors.print(f"[red]Error:[/] {error.message}", highlight=False, soft_wrap=True)
+        sys.exit(exit_code(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Asset shapes, named as azure.ai.ml.entities names them."""
+
+from orchard.entities.assets import (
+    AssetTypes,
+    BuildContext,
+    Data,
+    Environment,
+    InferenceConfig,
+    Model,
+    Route,
+)
+from orchard.entities.compute import (
+    AmlCompute,
+    ComputeInstance,
+    KubernetesCompute,
+    LocalCompute,
+    RayCompute,
+    VirtualMachineCompute,
+)
+from orchard.entities.datastores import (
+    AccountKeyConfiguration,
+    AzureBlobDatastore,
+    AzureDataLakeGen1Datastore,
+    AzureDataLakeGen2Datastore,
+    AzureFileDatastore,
+    CertificateConfiguration,
+    GcsDatastore,
+    LocalDatastore,
+    OneLakeDatastore,
+    S3Datastore,
+    S3KeyConfiguration,
+    SasTokenConfiguration,
+    ServicePrincipalConfiguration,
+)
+from orchard.entities.workspace import Workspace
+
+__all__ = [
+    "AccountKeyConfiguration",
+    "AmlCompute",
+    "AssetTypes",
+    "AzureBlobDatastore",
+    "AzureDataLakeGen1Datastore",
+    "AzureDataLakeGen2Datastore",
+    "AzureFileDatastore",
+    "BuildContext",
+    "CertificateConfiguration",
+    "ComputeInstance",
+    "Data",
+    "Environment",
+    "GcsDatastore",
+    "InferenceConfig",
+    "KubernetesCompute",
+    "LocalCompute",
+    "LocalDatastore",
+    "Model",
+    "OneLakeDatastore",
+    "RayCompute",
+    "Route",
+    "S3Datastore",
+    "S3KeyConfiguration",
+    "SasTokenConfiguration",
+    "ServicePrincipalConfiguration",
+    "VirtualMachineCompute",
+    "Workspace",
+]

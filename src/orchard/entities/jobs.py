@@ -1,0 +1,128 @@
+"""Job shapes: Azure ML v2 `commandJob` with its inputs, outputs and limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from orchard.entities.assets import Environment
+from orchard.entities.base import Entity, Resource
+
+SCHEMA_ROOT = "https://azuremlschemas.azureedge.net/latest"
+
+DataInputType = Literal[
+    "uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"
+]
+LiteralInputType = Literal["string", "integer", "number", "boolean"]
+InputMode = Literal["ro_mount", "rw_mount", "download", "direct", "eval_mount", "eval_download"]
+OutputMode = Literal["rw_mount", "upload", "direct"]
+
+
+class JobStatus:
+    """The states a job moves through, Azure's names."""
+
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TERMINAL: ClassVar[frozenset[str]] = frozenset({COMPLETED, FAILED, CANCELED})
+
+
+class Input(Entity):
+    """A job or component input: a data reference or a typed literal."""
+
+    type: DataInputType | LiteralInputType = "uri_folder"
+    path: str | None = None
+    mode: InputMode | None = None
+    default: Any = None
+    optional: bool | None = None
+    description: str | None = None
+    min: float | None = None
+    max: float | None = None
+    enum: list[Any] | None = None
+    datastore: str | None = None
+
+    @property
+    def is_literal(self) -> bool:
+        return self.type in ("string", "integer", "number", "boolean")
+
+
+class Output(Entity):
+    type: DataInputType = "uri_folder"
+    path: str | None = None
+    mode: OutputMode | None = None
+    name: str | None = None
+    version: str | None = None
+    description: str | None = None
+    datastore: str | None = None
+
+
+# In YAML a literal input may be written bare: `learning_rate: 0.01`.
+InputValue = Annotated[Input | str | int | float | bool, Field(union_mode="left_to_right")]
+
+
+class JobLimits(Entity):
+    timeout: int | None = Field(default=None, ge=1, description="seconds")
+
+
+class JobResources(Entity):
+    instance_count: int = Field(default=1, ge=1)
+    instance_type: str | None = None
+    shm_size: str | None = None
+    docker_args: str | None = None
+    properties: dict[str, Any] | None = None
+    locations: list[str] | None = None
+
+
+class Distribution(Entity):
+    type: Literal["mpi", "pytorch", "tensorflow", "ray"]
+    process_count_per_instance: int | None = None
+    worker_count: int | None = None
+    parameter_server_count: int | None = None
+    include_dashboard: bool | None = None
+    head_node_additional_args: str | None = None
+    worker_node_additional_args: str | None = None
+
+
+class CommandJob(Resource):
+    kind: ClassVar[str] = "job"
+    schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/commandJob.schema.json"
+    local_path_fields: ClassVar[tuple[str, ...]] = ("code",)
+
+    type: Literal["command"] = "command"
+    name: str | None = None  # type: ignore[assignment]
+    display_name: str | None = None
+    experiment_name: str | None = None
+    code: str | None = None
+    command: str
+    environment: str | Environment | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+    inputs: dict[str, InputValue] = Field(default_factory=dict)
+    outputs: dict[str, Output | None] = Field(default_factory=dict)
+    limits: JobLimits | None = None
+    resources: JobResources | None = None
+    distribution: Distribution | None = None
+    identity: dict[str, Any] | None = None
+    services: dict[str, Any] | None = None
+    queue_settings: dict[str, Any] | None = None
+    parent_job_name: str | None = None
+    # Set by Orchard: where the job is in its life, and how it ended.
+    status: str | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    exit_code: int | None = None
+    error: dict[str, Any] | None = None
+
+    @field_validator("environment_variables", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value

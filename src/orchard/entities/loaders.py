@@ -1,0 +1,142 @@
+"""``load_data``, ``load_model``, ... : Azure ML's `load_*` functions over our entities.
+
+A spec's relative local paths are resolved against the spec's own folder, and an
+environment's conda file is read in, so the asset holds what the file said when it
+was registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from orchard.entities.assets import Data, Environment, Model
+from orchard.entities.base import Resource
+from orchard.entities.compute import ComputeBase
+from orchard.entities.datastores import DatastoreBase
+from orchard.entities.jobs import CommandJob
+from orchard.entities.registry import resource_class
+from orchard.entities.spec import apply_overrides, read_yaml, validate_spec
+from orchard.entities.workspace import Workspace
+from orchard.errors import OrchardError, SpecError
+
+R = TypeVar("R", bound=Resource)
+Source = str | Path | Mapping[str, Any]
+
+
+def load_data(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> Data:
+    return _load(Data, source, params_override, **kw)
+
+
+def load_model(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> Model:
+    return _load(Model, source, params_override, **kw)
+
+
+def load_environment(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> Environment:
+    environment = _load(Environment, source, params_override, **kw)
+    origin = _origin(source)
+    if isinstance(environment.conda_file, str):
+        environment.conda_file = read_conda_file(Path(environment.conda_file), origin)
+    if environment.build is not None and _is_relative_local(environment.build.path):
+        base = kw.get("base_path") or (Path(origin).parent if origin != "<spec>" else Path.cwd())
+        environment.build.path = str((base / environment.build.path).resolve())
+    return environment
+
+
+def load_workspace(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> Workspace:
+    return _load(Workspace, source, params_override, **kw)
+
+
+def load_datastore(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> DatastoreBase:
+    body, origin = _body(source, params_override)
+    cls = _typed(resource_class, "datastore", body, origin)
+    loaded = _validate(cls, body, origin, **kw)
+    assert isinstance(loaded, DatastoreBase)
+    return loaded
+
+
+def load_compute(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> ComputeBase:
+    body, origin = _body(source, params_override)
+    cls = _typed(resource_class, "compute", body, origin)
+    loaded = _validate(cls, body, origin, **kw)
+    assert isinstance(loaded, ComputeBase)
+    return loaded
+
+
+def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> CommandJob:
+    """A command job spec; its inline environment's conda file is read in too."""
+    body, origin = _body(source, params_override)
+    kind = str(body.get("type", "command"))
+    if kind != "command":
+        raise SpecError(f"{origin}: field 'type': job type {kind!r} is not supported yet")
+    job = _validate(CommandJob, body, origin, **kw)
+    if isinstance(job.environment, Environment) and isinstance(job.environment.conda_file, str):
+        base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+        job.environment.conda_file = read_conda_file(base / job.environment.conda_file, origin)
+    return job
+
+
+def read_conda_file(path: Path, origin: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise SpecError(f"{origin}: field 'conda_file': file {path} not found")
+    try:
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{origin}: conda_file {path}: malformed YAML: {exc}") from None
+    if not isinstance(body, dict):
+        raise SpecError(f"{origin}: conda_file {path}: expected a YAML mapping")
+    return body
+
+
+def _load(cls: type[R], source: Source, overrides: Iterable[str], **kw: Any) -> R:
+    body, origin = _body(source, overrides)
+    return _validate(cls, body, origin, **kw)
+
+
+def _validate(
+    cls: type[R],
+    body: dict[str, Any],
+    origin: str,
+    *,
+    strict: bool | None = None,
+    base_path: Path | None = None,
+) -> R:
+    base = base_path or (Path(origin).parent if origin != "<spec>" else Path.cwd())
+    for field in cls.local_path_fields:
+        value = body.get(field)
+        if isinstance(value, str) and _is_relative_local(value):
+            body[field] = str((base / value).resolve())
+    return validate_spec(cls, body, source=origin, strict=strict)
+
+
+def _body(source: Source, overrides: Iterable[str]) -> tuple[dict[str, Any], str]:
+    if isinstance(source, Mapping):
+        body, origin = dict(source), "<spec>"
+    else:
+        path = Path(source)
+        body, origin = read_yaml(path), str(path)
+    apply_overrides(body, overrides, origin)
+    return body, origin
+
+
+def _origin(source: Source) -> str:
+    return "<spec>" if isinstance(source, Mapping) else str(source)
+
+
+def _typed(lookup: Any, kind: str, body: dict[str, Any], origin: str) -> type[Resource]:
+    try:
+        cls: type[Resource] = lookup(kind, body.get("type"))
+    except OrchardError as exc:
+        raise SpecError(f"{origin}: field 'type': {exc.message}") from None
+    return cls
+
+
+def _is_relative_local(value: str) -> bool:
+    return "://" not in value and not value.startswith("azureml:") and not Path(value).is_absolute()

@@ -1,0 +1,1 @@
+"""Where jobs run: environment builds, launchers, agents and the in-job run context."""

@@ -1,0 +1,1 @@
+"""Operations groups of MLClient, shaped like azure.ai.ml's."""

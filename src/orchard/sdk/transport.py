@@ -1,0 +1,108 @@
+"""The seam between the SDK and the services.
+
+`EmbeddedTransport` calls the services in this process. The HTTP transport (team
+server) offers the same attributes with the same methods, so operations never know
+which one they hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from orchard.config import Settings
+from orchard.services import Services
+from orchard.services.assets import AssetService
+from orchard.services.compute import ComputeService
+from orchard.services.datastores import DatastoreService
+from orchard.services.files import FileService
+from orchard.services.jobs import JobService
+from orchard.services.secrets import SecretService
+from orchard.services.tables import TableService
+from orchard.services.tracking import ExperimentService, RunService
+from orchard.services.tracking.artifacts import ArtifactService
+from orchard.services.tracking.experiment_search import ExperimentSearch
+from orchard.services.tracking.logged_models import LoggedModelService
+from orchard.services.tracking.metric_history import MetricHistoryService
+from orchard.services.tracking.model_versions import ModelVersionService
+from orchard.services.tracking.registry import RegistryService
+from orchard.services.workspaces import WorkspaceService
+
+
+class Transport(Protocol):
+    workspaces: WorkspaceService
+    datastores: DatastoreService
+    files: FileService
+    secrets: SecretService
+    compute: ComputeService
+    data: AssetService
+    models: AssetService
+    environments: AssetService
+    tables: TableService
+    experiments: ExperimentService
+    runs: RunService
+    jobs: JobService
+    experiment_search: ExperimentSearch
+    metric_history: MetricHistoryService
+    logged_models: LoggedModelService
+    model_versions: ModelVersionService
+    registry: RegistryService
+    artifacts: ArtifactService
+
+    def launch(self, workspace: str, job: str) -> None:
+        """Start running a queued job (embedded: a runner process on this machine)."""
+
+    def reap(self, workspace: str, jobs: list[str]) -> None:
+        """Mark Failed the jobs whose runner died."""
+
+    def log_path(self, workspace: str, job: str) -> Path:
+        """Where the job's std_log grows while it runs."""
+
+    def close(self) -> None: ...
+
+
+class EmbeddedTransport:
+    """The services of a local store (SQLite file or a database URL), in process."""
+
+    kind = "embedded"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.workspaces = services.workspaces
+        self.datastores = services.datastores
+        self.files = services.files
+        self.secrets = services.secrets
+        self.compute = services.compute
+        self.data = services.data
+        self.models = services.models
+        self.environments = services.environments
+        self.tables = services.tables
+        self.experiments = services.experiments
+        self.runs = services.runs
+        self.jobs = services.jobs
+        self.experiment_search = services.experiment_search
+        self.metric_history = services.metric_history
+        self.logged_models = services.logged_models
+        self.model_versions = services.model_versions
+        self.registry = services.registry
+        self.artifacts = services.artifacts
+
+    @classmethod
+    def open(cls, settings: Settings) -> EmbeddedTransport:
+        return cls(Services.open(settings))
+
+    def launch(self, workspace: str, job: str) -> None:
+        from orchard.agent.launch import start_runner
+
+        start_runner(self.services, workspace, job)
+
+    def reap(self, workspace: str, jobs: list[str]) -> None:
+        from orchard.agent.launch import reap_dead_runners
+
+        reap_dead_runners(self.services, workspace, jobs)
+
+    def log_path(self, workspace: str, job: str) -> Path:
+        return self.services.context.home / "runs" / job / "user_logs" / "std_log.txt"
+
+    def close(self) -> None:
+        self.services.close()

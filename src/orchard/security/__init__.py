@@ -1,0 +1,1 @@
+"""Security: the workspace master key and encryption of secrets at rest."""

@@ -1,0 +1,140 @@
+"""Checking a submitted job before anything starts: compute, environment, inputs, outputs.
+
+Whatever a job names must exist now, so a typo fails at submit with a message naming
+it, not minutes later inside a runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchard.entities.assets import Data, Environment
+from orchard.entities.jobs import CommandJob, Input, Output
+from orchard.entities.references import is_asset_ref
+from orchard.errors import NotFound, ValidationError
+from orchard.services.assets import AssetService
+from orchard.services.compute import ComputeService
+from orchard.services.datastores import DatastoreService
+from orchard.services.jobs.binding import required_references
+from orchard.storage.uris import is_remote_uri, parse_datastore_uri
+
+LOCAL_COMPUTES = {"local", "serverless", ""}
+DEFAULT_OUTPUT_ROOT = "azureml://datastores/workspaceblobstore/paths/azureml/{job}/{output}/"
+LITERAL_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+@dataclass
+class Resolver:
+    data: AssetService
+    environments: AssetService
+    compute: ComputeService
+    datastores: DatastoreService
+
+    def compute_name(self, workspace: str, job: CommandJob) -> str:
+        name = (job.compute or "").removeprefix("azureml:")
+        if name.lower() in LOCAL_COMPUTES:
+            return "local"
+        try:
+            self.compute.get(workspace, name)
+        except NotFound:
+            raise ValidationError(
+                f"job compute {job.compute!r}: no compute named {name!r} in workspace "
+                f"{workspace!r}; create it (orchard compute create --name {name} --type "
+                "amlcompute) or use 'local'"
+            ) from None
+        return name
+
+    def environment(self, workspace: str, job: CommandJob) -> dict[str, Any] | None:
+        """The environment as a spec dict (None: the host interpreter)."""
+        value = job.environment
+        if value is None:
+            return None
+        if isinstance(value, Environment):
+            return value.model_dump(mode="json", exclude_none=True)
+        from orchard.runtime.environments import resolve_curated
+
+        curated = resolve_curated(value)
+        if curated is not None:
+            return curated.model_dump(mode="json", exclude_none=True)
+        try:
+            found = self.environments.resolve(workspace, value)
+        except NotFound:
+            raise ValidationError(
+                f"job environment {value!r}: no such environment (registered or curated)"
+            ) from None
+        return found.model_dump(mode="json", exclude_none=True)
+
+    def inputs(self, workspace: str, job: CommandJob) -> dict[str, dict[str, Any]]:
+        return {name: self._input(workspace, name, value) for name, value in job.inputs.items()}
+
+    def outputs(self, job_name: str, job: CommandJob) -> dict[str, dict[str, Any]]:
+        resolved = {}
+        for name, output in job.outputs.items():
+            given = output or Output()
+            path = given.path or DEFAULT_OUTPUT_ROOT.format(job=job_name, output=name)
+            path = path.replace("${{name}}", job_name)
+            path = path.replace("${{default_datastore}}", "workspaceblobstore")
+            if parse_datastore_uri(path) is None and not is_remote_uri(path):
+                raise ValidationError(f"job output {name!r}: path {path!r} is not a storage URI")
+            resolved[name] = {
+                "type": given.type,
+                "uri": path,
+                "mode": given.mode or "rw_mount",
+                "register_as": {"name": given.name, "version": given.version}
+                if given.name
+                else None,
+            }
+        return resolved
+
+    def check_command(self, job: CommandJob) -> None:
+        for scope, name in sorted(required_references(job.command)):
+            known = job.inputs if scope == "inputs" else job.outputs if scope == "outputs" else {}
+            if name not in known:
+                raise ValidationError(
+                    f"job command refers to ${{{{{scope}.{name}}}}} but the job has no "
+                    f"{scope[:-1]} named {name!r}"
+                )
+
+    def _input(self, workspace: str, name: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Input):
+            return {"type": "literal", "value": _literal_text(value)}
+        if value.is_literal:
+            if value.default is None:
+                raise ValidationError(f"job input {name!r}: a {value.type} input needs a value")
+            return {"type": "literal", "value": _literal_text(value.default)}
+        if not value.path:
+            raise ValidationError(f"job input {name!r}: a {value.type} input needs a path")
+        uri, data_type = self._input_uri(workspace, name, value)
+        return {"type": value.type or data_type, "uri": uri, "mode": value.mode or "ro_mount"}
+
+    def _input_uri(self, workspace: str, name: str, value: Input) -> tuple[str, str | None]:
+        path = value.path or ""
+        if is_asset_ref(path):
+            try:
+                asset = self.data.resolve(workspace, path)
+            except NotFound as missing:
+                raise ValidationError(f"job input {name!r}: {missing.message}") from None
+            assert isinstance(asset, Data)
+            return asset.path, asset.type
+        located = parse_datastore_uri(path)
+        if located is not None:
+            try:
+                self.datastores.get(workspace, located.datastore)
+            except NotFound:
+                raise ValidationError(
+                    f"job input {name!r}: unknown datastore {located.datastore!r}"
+                ) from None
+            return path, None
+        if is_remote_uri(path):
+            return path, None
+        raise ValidationError(
+            f"job input {name!r}: local path {path!r} must be uploaded first (the SDK and CLI "
+            "do this)"
+        )
+
+
+def _literal_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"  # what Python's str() gives, as Azure passes it
+    return str(value)

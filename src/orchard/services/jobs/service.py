@@ -1,0 +1,176 @@
+"""Command jobs: submit (checked before anything starts), read, list, move through states.
+
+A job is stored as a run (the `jobs` table), so everything MLflow logs into it and
+everything the runner records land in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from orchard.entities.base import CreationContext
+from orchard.entities.jobs import CommandJob, JobStatus
+from orchard.entities.tracking import Tag
+from orchard.errors import NotFound, ValidationError
+from orchard.services.context import Context
+from orchard.services.jobs.resolve import Resolver
+from orchard.services.jobs.states import EDGES, check_transition, is_terminal
+from orchard.services.tracking import ExperimentService, RunService
+from orchard.services.tracking.names import random_name
+from orchard.store.tables import utcnow
+from orchard.store.tracking_tables import JobRow
+
+JOB_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$"
+
+
+class JobService:
+    def __init__(
+        self,
+        context: Context,
+        experiments: ExperimentService,
+        runs: RunService,
+        resolver: Resolver,
+    ) -> None:
+        self.context = context
+        self.experiments = experiments
+        self.runs = runs
+        self.resolver = resolver
+
+    def submit(self, workspace: str, job: CommandJob) -> CommandJob:
+        """Record a job as Queued once everything it names has been found."""
+        name = job.name or random_name()
+        if not re.match(JOB_NAME_PATTERN, name):
+            raise ValidationError(f"invalid job name {name!r}: letters, digits, '-' and '_'")
+        if not job.command.strip():
+            raise ValidationError("job command is empty")
+        self.resolver.check_command(job)
+        resolved = {
+            "compute": self.resolver.compute_name(workspace, job),
+            "environment": self.resolver.environment(workspace, job),
+            "inputs": self.resolver.inputs(workspace, job),
+            "outputs": self.resolver.outputs(name, job),
+        }
+        experiment = self.experiments.get_or_create(workspace, job.experiment_name or "Default")
+        spec = job.model_dump(mode="json", exclude_none=True, by_alias=True)
+        spec.update(name=name, experiment_name=experiment.name)
+        spec.pop("status", None)
+        with self.context.store.begin() as tx:
+            if tx.jobs.find(name) is not None:
+                raise ValidationError(f"a job named {name!r} already exists")
+        self.runs.create(
+            workspace,
+            experiment.experiment_id,
+            name=name,
+            run_name=job.display_name or name,
+            job_type="command",
+            status=JobStatus.QUEUED,
+            spec={"job": spec, "resolved": resolved},
+            parent=job.parent_job_name,
+            tags=[Tag(key=k, value=v) for k, v in job.tags.items()],
+        )
+        return self.get(workspace, name)
+
+    def get(self, workspace: str, name: str) -> CommandJob:
+        with self.context.store.read() as tx:
+            row = self.runs.row(tx, workspace, name)
+            return _job(row)
+
+    def resolved(self, workspace: str, name: str) -> dict[str, Any]:
+        with self.context.store.read() as tx:
+            row = self.runs.row(tx, workspace, name)
+            resolved: dict[str, Any] = dict(row.spec.get("resolved", {}))
+            resolved["artifact_uri"] = row.artifact_uri
+            return resolved
+
+    def list(
+        self, workspace: str, *, experiment: str | None = None, parent: str | None = None
+    ) -> list[CommandJob]:
+        with self.context.store.read() as tx:
+            workspace_id = tx.workspaces.id_of(workspace)
+            query = select(JobRow).where(
+                JobRow.workspace_id == workspace_id, JobRow.job_type != "mlflow"
+            )
+            if experiment is not None:
+                found = tx.experiments.row_by_name(workspace_id, experiment)
+                if found is None:
+                    raise NotFound(f"experiment {experiment!r} not found")
+                query = query.where(JobRow.experiment_id == found.id)
+            if parent is not None:
+                query = query.where(JobRow.parent_id == self.runs.row(tx, workspace, parent).id)
+            rows = tx.session.scalars(query.order_by(JobRow.id.desc()))
+            return [_job(row) for row in rows]
+
+    def set_status(
+        self,
+        workspace: str,
+        name: str,
+        status: str,
+        *,
+        error: dict[str, Any] | None = None,
+        exit_code: int | None = None,
+        agent_id: str | None = None,
+    ) -> str:
+        """Move a job along one edge of the state machine; returns the status it has."""
+        with self.context.store.begin() as tx:
+            row = self.runs.row(tx, workspace, name, lock=True)
+            if is_terminal(row.status) or (
+                row.status == JobStatus.CANCEL_REQUESTED and status not in EDGES[row.status]
+            ):
+                return row.status  # a cancel won the race; keep it
+            check_transition(name, row.status, status)
+            row.status = status
+            now = int(time.time() * 1000)
+            if status == JobStatus.RUNNING and row.start_time is None:
+                row.start_time = now
+            if is_terminal(status):
+                row.end_time = now
+            if error is not None:
+                row.error = error
+            if exit_code is not None:
+                row.exit_code = exit_code
+            if agent_id is not None:
+                row.agent_id = agent_id
+            tx.jobs.touch(row)
+            return status
+
+    def request_cancel(self, workspace: str, name: str) -> str:
+        """Cancel a job: at once if no runner holds it, else ask its runner to stop it."""
+        with self.context.store.begin() as tx:
+            row = self.runs.row(tx, workspace, name, lock=True)
+            if is_terminal(row.status) or row.status == JobStatus.CANCEL_REQUESTED:
+                return row.status
+            row.status = JobStatus.CANCEL_REQUESTED if row.agent_id else JobStatus.CANCELED
+            if row.status == JobStatus.CANCELED:
+                row.end_time = int(time.time() * 1000)
+            tx.jobs.touch(row)
+            return row.status
+
+    def heartbeat(self, workspace: str, name: str) -> str:
+        with self.context.store.begin() as tx:
+            row = self.runs.row(tx, workspace, name)
+            row.heartbeat_at = utcnow()
+            return row.status
+
+    def agent_of(self, workspace: str, name: str) -> str | None:
+        with self.context.store.read() as tx:
+            return self.runs.row(tx, workspace, name).agent_id
+
+
+def _job(row: JobRow) -> CommandJob:
+    spec = dict(row.spec.get("job", {}))
+    spec.setdefault("command", "")
+    job = CommandJob.model_validate(spec)
+    job.status = row.status
+    job.name = row.name
+    job.display_name = row.display_name
+    job.id = f"/jobs/{row.name}"
+    job.creation_context = CreationContext(
+        created_at=row.created_at, created_by=row.user_id, last_modified_at=row.updated_at
+    )
+    job.start_time, job.end_time = row.start_time, row.end_time
+    job.error, job.exit_code = row.error, row.exit_code
+    return job
