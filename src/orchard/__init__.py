@@ -1,6 +1,7 @@
 """Orchard: a self-hosted machine-learning workspace.
 
-``from orchard import MLClient, load_data`` reads like ``from azure.ai.ml import ...``.
+``from orchard import MLClient, load_data`` reads like ``from azure.ai.ml import ...``;
+``from orchard import Run, Dataset, Workspace`` like azureml.core's (SDK v1) names.
 Names are imported on first use so the CLI starts fast.
 """
 
@@ -23,6 +24,9 @@ _EXPORTS = {
     "command": "orchard.sdk.builders",
     "Input": "orchard.entities.jobs",
     "Output": "orchard.entities.jobs",
+    "Run": "orchard.run.run",
+    "Dataset": "orchard.run.dataset",
+    "Workspace": "orchard.run.workspace",
 }
 
 if TYPE_CHECKING:
@@ -36,13 +40,19 @@ if TYPE_CHECKING:
         load_model,
         load_workspace,
     )
+    from orchard.run.dataset import Dataset
+    from orchard.run.run import Run
+    from orchard.run.workspace import Workspace
     from orchard.sdk.builders import command
     from orchard.sdk.client import MLClient
 
 __all__ = [
+    "Dataset",
     "Input",
     "MLClient",
     "Output",
+    "Run",
+    "Workspace",
     "command",
     "load_compute",
     "load_data",

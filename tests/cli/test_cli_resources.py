@@ -1,4 +1,4 @@
-"""`orchard workspace|datastore|compute`, quickstart and error exits."""
+"""`orchard workspace|datastore|compute`, init and error exits."""
 
 from __future__ import annotations
 
@@ -87,14 +87,6 @@ def test_compute_by_flags_and_spec(cli: Cli) -> None:
     assert bad.code == 2 and "min_instances" in bad.stderr
     names = [c["name"] for c in json.loads(cli.ok("compute", "list", "-o", "json").stdout)]
     assert names == ["cpu-cluster", "gpu-cluster", "train-pool"]
-
-
-def test_quickstart_registers_and_profiles_iris(cli: Cli) -> None:
-    result = cli.ok("quickstart")
-    assert "Registered data asset iris:1" in result.stdout
-    assert "150 rows" in result.stdout
-    listed = json.loads(cli.ok("data", "list", "-w", "quickstart", "-o", "json").stdout)
-    assert [d["name"] for d in listed] == ["iris"]
 
 
 def test_init_creates_a_store_found_from_subfolders(cli: Cli, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import signal
 import sys
 import textwrap
@@ -130,8 +131,10 @@ def test_killed_runner_leaves_the_job_failed_with_its_metrics(
     agent = services.jobs.agent_of(ml_client.workspace_name, name)
     assert agent
     runner = int(agent.rsplit(":", 1)[1])
+    ended = os.pidfd_open(runner)  # readable once the runner has died
     os.kill(runner, signal.SIGKILL)
-    os.waitpid(runner, 0)  # our child: collect it, as an init process would
+    select.select([ended], [], [])
+    os.close(ended)
     os.killpg(shell, signal.SIGKILL)  # the orphaned command, so the test leaves nothing
     job = ml_client.jobs.get(name)
     assert job.status == "Failed"

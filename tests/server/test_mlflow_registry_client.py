@@ -113,3 +113,23 @@ def test_register_a_run_artifact_and_manage_the_registry(tracking_uri: str) -> N
     client.delete_registered_model("reg2")
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
         client.get_registered_model("reg2")
+
+
+def test_log_model_links_the_runs_metrics_without_copying_them(tracking_uri: str) -> None:
+    # MLflow 3's log_model logs the run's metrics at the model's step again, naming the
+    # model: the run's history must not grow, and the logged model must keep them.
+    model, _ = _train()
+    client = MlflowClient()
+    with mlflow.start_run() as run:
+        for step, loss in enumerate([1.0, 0.5, 0.25]):
+            mlflow.log_metric("loss", loss, step=step)
+        info = mlflow.sklearn.log_model(model, name="model")
+        client.log_metric(run.info.run_id, "val_acc", 0.75, step=3, model_id=info.model_id)
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 0.25)]
+    logged = client.get_logged_model(info.model_id)
+    assert [(m.key, m.step, m.value, m.run_id) for m in logged.metrics or []] == [
+        ("loss", 0, 1.0, run.info.run_id),
+        ("val_acc", 3, 0.75, run.info.run_id),
+    ]
+    assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.25, "val_acc": 0.75}

@@ -40,7 +40,7 @@ def test_migration_0003_keeps_existing_models(tmp_path: Path) -> None:
     engine.dispose()
     store = Store(url)
     try:
-        assert current_revision(store.engine) == HEAD_REVISION == "0003"
+        assert current_revision(store.engine) == HEAD_REVISION
         columns = {c["name"] for c in inspect(store.engine).get_columns("asset_containers")}
         assert {"description", "tags", "updated_at"} <= columns
         with store.read() as tx:

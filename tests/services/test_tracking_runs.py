@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -83,6 +84,61 @@ def test_latest_metric_is_highest_step_not_last_logged(
         workspace_name, run_id, metrics=[Metric(key="m", value=1, step=2, timestamp=2)]
     )
     assert services.runs.get(workspace_name, run_id).metrics["m"] == 5
+
+
+def test_the_same_point_logged_again_is_kept_once(services: Services, workspace_name: str) -> None:
+    ws = workspace_name
+    run_id = services.runs.create(ws, "0").info.run_id
+    point = Metric(key="loss", value=0.5, step=0, timestamp=7)
+    nan = Metric(key="loss", value=math.nan, step=1, timestamp=8)
+    services.runs.log_batch(ws, run_id, metrics=[point, nan, point])
+    services.runs.log_batch(ws, run_id, metrics=[point, nan])
+    # a different value, time or step at the same key is a new point
+    services.runs.log_batch(
+        ws,
+        run_id,
+        metrics=[
+            point.model_copy(update={"value": 0.6}),
+            point.model_copy(update={"timestamp": 9}),
+        ],
+    )
+    history, _ = services.runs.metric_history(ws, run_id, "loss")
+    seen = [(m.step, m.timestamp, "nan" if math.isnan(m.value) else m.value) for m in history]
+    assert seen == [(0, 7, 0.5), (0, 7, 0.6), (0, 9, 0.5), (1, 8, "nan")]
+
+
+def test_metrics_that_name_a_logged_model_are_kept_on_it(
+    services: Services, workspace_name: str
+) -> None:
+    ws = workspace_name
+    run_id = services.runs.create(ws, "0").info.run_id
+    model_id = services.logged_models.create(ws, "0", name="m", source_run_id=run_id).info.model_id
+    linked = Metric(
+        key="acc",
+        value=0.9,
+        step=0,
+        timestamp=5,
+        model_id=model_id,
+        dataset_name="iris",
+        dataset_digest="abc",
+    )
+    services.runs.log_batch(ws, run_id, metrics=[linked, Metric(key="loss", value=0.1)])
+    services.runs.log_batch(
+        ws, run_id, metrics=[linked, linked.model_copy(update={"value": math.inf})]
+    )
+    metrics = services.logged_models.get(ws, model_id).data.metrics
+    assert [(m.key, m.value, m.run_id, m.model_id, m.dataset_name) for m in metrics] == [
+        ("acc", 0.9, run_id, model_id, "iris"),
+        ("acc", math.inf, run_id, model_id, "iris"),
+    ]
+    # the run's own history stores an infinity as the largest float, as MLflow does
+    assert services.runs.get(ws, run_id).metrics == {"acc": sys.float_info.max, "loss": 0.1}
+    found, _ = services.logged_models.search(ws, ["0"], filter_string="metrics.acc > 1")
+    assert [m.info.model_id for m in found] == [model_id]
+    with pytest.raises(NotFound, match="m-nope"):
+        services.runs.log_batch(
+            ws, run_id, metrics=[linked.model_copy(update={"model_id": "m-nope"})]
+        )
 
 
 def test_batch_limits_use_mlflow_wording(services: Services, workspace_name: str) -> None:

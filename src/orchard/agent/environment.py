@@ -11,13 +11,18 @@ from orchard.entities.assets import Environment
 from orchard.services import Services
 
 
-def job_environment(services: Services, spec: dict[str, Any] | None, log: Path) -> dict[str, str]:
-    """Environment variables that put the job's Python first on PATH."""
+def job_environment(
+    services: Services, spec: dict[str, Any] | None, log: Path, *, strict: bool = False
+) -> dict[str, str]:
+    """Environment variables that put the job's Python first on PATH.
+
+    `strict` (`--strict-environments`) refuses a build that had to move a pinned package.
+    """
     if spec is None:
         return _host()
     from orchard.runtime.environments import EnvironmentBuilder
 
-    builder = EnvironmentBuilder(services.context.home / "environments")
+    builder = EnvironmentBuilder(services.context.home / "environments", strict=strict)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as sink:
 

@@ -32,6 +32,18 @@ def collect_artifacts(
             store.upload(source, f"{root}/{name}")
     if folder.std_log.exists():
         store.upload(folder.std_log, f"{root}/user_logs/std_log.txt")
+    collect_system_logs(services, workspace, folder.root, artifact_uri)
+
+
+def collect_system_logs(
+    services: Services, workspace: str, job_root: Path, artifact_uri: str
+) -> None:
+    """Orchard's own logs of the job (the environment build's) go beside the user's, as
+    Azure ML keeps its image build log with the run."""
+    system_logs = job_root / "logs"
+    if system_logs.is_dir() and any(system_logs.iterdir()):
+        store = services.datastores.open(workspace, ARTIFACT_STORE)
+        store.upload(system_logs, f"{artifact_path(artifact_uri)}/system_logs")
 
 
 def deliver_outputs(

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from orchard.agent.environment import job_environment
-from orchard.agent.finalize import collect_artifacts, deliver_outputs
+from orchard.agent.finalize import collect_artifacts, collect_system_logs, deliver_outputs
 from orchard.agent.process import CommandProcess, Outcome, become_subreaper, tail
 from orchard.agent.tracking_server import serve_tracking
 from orchard.agent.workdir import JobFolder, job_root, prepare
 from orchard.config import Settings
-from orchard.entities.jobs import CommandJob, JobStatus
+from orchard.entities.jobs import STRICT_ENVIRONMENTS, CommandJob, JobStatus
 from orchard.errors import OrchardError
 from orchard.services import Services
 from orchard.services.jobs.binding import render
@@ -66,9 +66,16 @@ class JobRunner:
         job = self.jobs.get(self.workspace, self.name)
         resolved = self.jobs.resolved(self.workspace, self.name)
         root = job_root(self.services, self.name)
-        env = job_environment(
-            self.services, resolved.get("environment"), root / "logs" / "environment_build.log"
-        )
+        try:
+            env = job_environment(
+                self.services,
+                resolved.get("environment"),
+                root / "logs" / "environment_build.log",
+                strict=job.properties.get(STRICT_ENVIRONMENTS) == "true",
+            )
+        except OrchardError:
+            collect_system_logs(self.services, self.workspace, root, resolved["artifact_uri"])
+            raise
         folder = prepare(self.services, self.workspace, self.name, resolved, job.code)
         command = render(
             job.command,
@@ -121,6 +128,7 @@ class JobRunner:
             **os.environ,
             **env,
             "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_REGISTRY_URI": tracking_uri,  # else a submitter's own setting wins
             "MLFLOW_RUN_ID": self.name,
             "MLFLOW_EXPERIMENT_NAME": experiment,
             "AZUREML_RUN_ID": self.name,
@@ -129,6 +137,7 @@ class JobRunner:
             "ORCHARD_JOB_NAME": self.name,
             "ORCHARD_WORKSPACE": self.workspace,
             "ORCHARD_HOME": str(self.services.context.home),
+            "ORCHARD_DATABASE_URL": self.services.context.store.url,
             "PYTHONUNBUFFERED": "1",
             **job.environment_variables,
         }
@@ -171,10 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", required=True)
     parser.add_argument("--home", type=Path, default=None)
     args = parser.parse_args(argv)
+    return run_job(Settings.discover(home=args.home, workspace=args.workspace), args.job)
+
+
+def run_job(settings: Settings, job: str) -> int:
+    """Run one job in this process; the exit code says whether it completed."""
     become_subreaper()
-    services = Services.open(Settings.discover(home=args.home, workspace=args.workspace))
+    services = Services.open(settings)
     try:
-        status = JobRunner(services, args.workspace, args.job).run()
+        status = JobRunner(services, settings.workspace, job).run()
     finally:
         services.close()
     return 0 if status == JobStatus.COMPLETED else 1

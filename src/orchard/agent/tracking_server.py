@@ -3,47 +3,48 @@ the script land in the job's run with no server for the user to start."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from orchard.services import Services
 
-READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 @contextmanager
 def serve_tracking(services: Services, workspace: str) -> Iterator[str]:
-    import uvicorn
+    """Serve on a socket bound before the server is built: the URI is known at once, and
+    importing the web stack overlaps the script's own start-up. Calls made before the
+    server runs wait in the socket's backlog."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    port = listener.getsockname()[1]
+    holder: dict[str, Any] = {}
+    stopping = threading.Event()
 
-    from orchard.server.app import create_app
+    def serve() -> None:
+        import uvicorn
 
-    app = create_app(services, default_workspace=workspace)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="orchard-tracking", daemon=True)
+        from orchard.server.app import create_app
+
+        app = create_app(services, default_workspace=workspace)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        holder["server"] = server = uvicorn.Server(config)
+        if not stopping.is_set():
+            server.run(sockets=[listener])
+
+    thread = threading.Thread(target=serve, name="orchard-tracking", daemon=True)
     thread.start()
     try:
-        port = _wait_for_port(server, thread)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _wait_for_port(server: object, thread: threading.Thread) -> int:
-    started = getattr(server, "started", False)
-    deadline = threading.Event()
-    waited = 0.0
-    while not started:
-        if not thread.is_alive():
-            raise RuntimeError("the job's tracking server failed to start")
-        deadline.wait(0.01)
-        waited += 0.01
-        if waited > READY_TIMEOUT_SECONDS:
-            raise RuntimeError("the job's tracking server did not start in time")
-        started = getattr(server, "started", False)
-    servers = getattr(server, "servers", [])
-    return int(servers[0].sockets[0].getsockname()[1])
+        stopping.set()  # set before reading holder: serve() sees one or we see the server
+        if "server" in holder:
+            holder["server"].should_exit = True
+            thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        # Else it is still importing: no call was ever answered, and it stops on its own.
+        listener.close()

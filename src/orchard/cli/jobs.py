@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from orchard.cli import common
+from orchard.cli.job_views import job_rows, needs_run_data, parse_columns, render_comparison
 from orchard.cli.output import OutputFormat, console, show, show_list
 from orchard.entities.jobs import JobStatus
 from orchard.entities.loaders import load_job
@@ -15,6 +16,7 @@ from orchard.sdk.client import MLClient
 
 job_app = typer.Typer(help="Jobs: run a script with its inputs, environment and tracking.")
 JOB_COLUMNS = ["name", "display_name", "status", "experiment_name", "compute"]
+LISTED_WITH_COLUMNS = ["name", "status", "experiment_name"]
 
 
 @job_app.command("create")
@@ -27,6 +29,13 @@ def job_create(
     ] = False,
     experiment_name: Annotated[str | None, typer.Option("--experiment-name", "-e")] = None,
     strict: common.Strict = False,
+    strict_environments: Annotated[
+        bool,
+        typer.Option(
+            "--strict-environments",
+            help="Fail rather than move a pinned package that has no release for this Python",
+        ),
+    ] = False,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
@@ -34,7 +43,9 @@ def job_create(
     """Submit a job from an Azure ML commandJob spec; --stream follows its logs."""
     job = common.load_spec(load_job, file, {"name": name}, set_, strict)
     client = common.client(workspace)
-    created = client.jobs.create_or_update(job, experiment_name=experiment_name)
+    created = client.jobs.create_or_update(
+        job, experiment_name=experiment_name, strict_environments=strict_environments
+    )
     show(created, output)
     if stream:
         assert created.name is not None
@@ -65,18 +76,61 @@ def job_show(
 @job_app.command("list")
 def job_list(
     experiment_name: Annotated[
-        str | None, typer.Option("--experiment-name", "--experiment")
+        str | None,
+        typer.Option("--experiment-name", "--experiment", help="Only this experiment's jobs"),
     ] = None,
     parent_job_name: Annotated[str | None, typer.Option("--parent-job-name", "-p")] = None,
+    filter_: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            help="MLflow search filter, e.g. \"metrics.accuracy > 0.9 and params.lr = '0.01'\"",
+        ),
+    ] = None,
+    order_by: Annotated[
+        list[str] | None,
+        typer.Option("--order-by", help="e.g. 'metrics.accuracy DESC' (repeatable)"),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns",
+            "-c",
+            help="Extra columns, comma-separated: params.<key>, metrics.<key>, tags.<key>",
+        ),
+    ] = None,
+    max_results: Annotated[int | None, typer.Option("--max-results", "-r", min=1)] = None,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
 ) -> None:
-    """List jobs, newest first."""
-    jobs = common.client(workspace).jobs.list(
-        experiment_name=experiment_name, parent_job_name=parent_job_name
+    """List jobs, newest first (or as --order-by says), filtered with MLflow's syntax."""
+    extra = parse_columns(columns)
+    client = common.client(workspace)
+    jobs = client.jobs.list(
+        experiment_name=experiment_name,
+        parent_job_name=parent_job_name,
+        filter=filter_,
+        order_by=order_by,
+        max_results=max_results,
     )
-    show_list(jobs, JOB_COLUMNS, output)
+    if not extra:
+        show_list(jobs, JOB_COLUMNS, output)
+        return
+    names = [job.name for job in jobs if job.name]
+    data = client.jobs.run_data(names) if names and needs_run_data(extra) else {}
+    show_list(job_rows(jobs, extra, data), [*LISTED_WITH_COLUMNS, *extra], output)
+
+
+@job_app.command("compare")
+def job_compare(
+    names: Annotated[list[str], typer.Argument(help="Jobs to compare, one column each")],
+    workspace: common.Workspace = None,
+    resource_group: common.ResourceGroup = None,
+    output: common.Output = OutputFormat.table,
+) -> None:
+    """Params and latest metrics of jobs side by side; rows that differ are highlighted."""
+    render_comparison(common.client(workspace).jobs.compare(names), output)
 
 
 @job_app.command("cancel")

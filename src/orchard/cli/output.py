@@ -61,6 +61,8 @@ def show_list(items: Sequence[Any], columns: Sequence[str], fmt: OutputFormat) -
 
 
 def _lookup(body: dict[str, Any], column: str) -> Any:
+    if column in body:  # a flat key such as `metrics.accuracy`
+        return body[column]
     value: Any = body
     for part in column.split("."):
         value = value.get(part) if isinstance(value, dict) else None

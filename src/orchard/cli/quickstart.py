@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import pickle
+import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
+from rich.table import Table
 
 from orchard.cli import common
 from orchard.cli.output import OutputFormat, console, show
-from orchard.entities.assets import Data
+from orchard.entities.assets import Data, Model
+from orchard.entities.jobs import CommandJob, Input, Output
 from orchard.entities.workspace import Workspace
-from orchard.errors import NotFound
+from orchard.errors import NotFound, OrchardError
+from orchard.sdk.builders import command
+from orchard.sdk.client import MLClient
 
 QUICKSTART_WORKSPACE = "quickstart"
 DATA_NAME = "iris"
+MODEL_NAME = "iris-classifier"
+EXPERIMENT = "quickstart"
+SAMPLE = {"sepal_length": 6.1, "sepal_width": 2.8, "petal_length": 4.7, "petal_width": 1.2}
 
 
 def quickstart(
@@ -24,9 +34,25 @@ def quickstart(
         str, typer.Option("--workspace-name", "-w", help="Workspace to use")
     ] = QUICKSTART_WORKSPACE,
 ) -> None:
-    """Create a local workspace, register the shipped Iris CSV as a data asset, show it."""
+    """Workspace, data asset, tracked training job, registered model, a scored request."""
     client = common.client(workspace, create_workspace=False)
     console.print(Panel.fit(f"Orchard quickstart\nstore: {client.settings.home}", style="green"))
+    _ensure_workspace(client, workspace)
+    data = _register_data(client)
+    job = _train(client, data)
+    _show_metrics(client, job)
+    model = client.models.get(MODEL_NAME, label="latest")
+    console.print(f"[bold]5.[/] Registered model [cyan]{model.name}:{model.version}[/]")
+    show(model, OutputFormat.table)
+    _score(client, model)
+    console.print(
+        f"\nNext: [bold]orchard job show -n {job.name} -w {workspace}[/], "
+        f"[bold]orchard job list --experiment {EXPERIMENT} -w {workspace}[/], "
+        f"[bold]orchard model list -w {workspace}[/]"
+    )
+
+
+def _ensure_workspace(client: MLClient, workspace: str) -> None:
     try:
         client.workspaces.get(workspace)
         console.print(f"[bold]1.[/] Workspace [cyan]{workspace}[/] already exists")
@@ -34,12 +60,13 @@ def quickstart(
         client.workspaces.begin_create(Workspace(name=workspace, description="Orchard quickstart"))
         console.print(f"[bold]1.[/] Created workspace [cyan]{workspace}[/]")
 
-    csv = Path(str(resources.files("orchard") / "quickstart_data" / "iris.csv"))
+
+def _register_data(client: MLClient) -> Data:
     data = client.data.create_or_update(
         Data(
             name=DATA_NAME,
             type="uri_file",
-            path=str(csv),
+            path=str(_shipped("iris.csv")),
             description="Fisher's Iris measurements (shipped with Orchard)",
             tags={"source": "orchard-quickstart"},
         )
@@ -48,9 +75,54 @@ def quickstart(
     show(data, OutputFormat.table)
     from orchard.cli.profile_view import render_profile  # pulls in pyarrow
 
-    console.print("[bold]3.[/] Profile of the data:")
     render_profile(client.data.profile(DATA_NAME, data.version), OutputFormat.table)
-    console.print(
-        f"\nNext: [bold]orchard data list -w {workspace}[/], "
-        f"[bold]orchard data show -n {DATA_NAME} -w {workspace}[/]"
+    return data
+
+
+def _train(client: MLClient, data: Data) -> CommandJob:
+    job = client.jobs.create_or_update(
+        command(
+            code=str(_shipped("train")),
+            command="python train.py --data ${{inputs.iris}} --C ${{inputs.C}} "
+            "--model_output ${{outputs.model}}",
+            inputs={
+                "iris": Input(type="uri_file", path=f"azureml:{DATA_NAME}:{data.version}"),
+                "C": 1.0,
+            },
+            outputs={"model": Output(type="custom_model", name=MODEL_NAME)},
+            experiment_name=EXPERIMENT,
+            display_name="train-iris",
+        )
     )
+    console.print(f"[bold]3.[/] Training job [cyan]{job.name}[/], its log:")
+    done = client.jobs.stream(job.name or "", out=sys.stdout)
+    if done.status != "Completed":
+        raise OrchardError(f"the training job {job.name} ended {done.status}: {done.error}")
+    return done
+
+
+def _show_metrics(client: MLClient, job: CommandJob) -> None:
+    name = job.name or ""
+    table = Table("metric", "final value", title=f"[bold]4.[/] Metrics of {name}")
+    for metric in sorted(client.jobs.run_data([name])[name].metrics, key=lambda m: m.key):
+        table.add_row(metric.key, f"{metric.value:.4f}")
+    console.print(table)
+    chart = Table("step", "accuracy", "", title="learning curve", box=None)
+    for point in client.jobs.metric_history(name, "accuracy"):
+        chart.add_row(str(point.step), f"{point.value:.3f}", "█" * round(point.value * 40))
+    console.print(chart)
+
+
+def _score(client: MLClient, model: Model) -> None:
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = client.models.download(model.name, model.version, download_path=scratch)
+        with (Path(folder) / "model.pkl").open("rb") as handle:
+            predictor: Any = pickle.load(handle)  # our own job's output, just written
+    answer = predictor.predict(pd.DataFrame([SAMPLE]))[0]
+    console.print(f"[bold]6.[/] Scored a request: {SAMPLE} -> [green]{answer}[/]")
+
+
+def _shipped(name: str) -> Path:
+    return Path(str(resources.files("orchard") / "quickstart_data" / name))

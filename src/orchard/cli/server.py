@@ -6,6 +6,7 @@ Point the stock client at it with `mlflow.set_tracking_uri("http://host:port")`,
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,10 @@ def server(
     )
     try:
         app = create_app(services, default_workspace=settings.workspace)
+        # What start-up built (modules, schemas, the app) lives as long as the server: set
+        # it aside from the cyclic garbage collector, which would otherwise walk all of it
+        # again in each full collection that a busy server's requests set off.
+        gc.freeze()
         typer.echo(f"Orchard serves the MLflow API at http://{host}:{port} ({settings.workspace})")
         uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
     finally:

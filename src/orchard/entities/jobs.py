@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -10,6 +12,9 @@ from orchard.entities.assets import Environment
 from orchard.entities.base import Entity, Resource
 
 SCHEMA_ROOT = "https://azuremlschemas.azureedge.net/latest"
+ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
+# A job property: refuse an environment build that had to move a pinned package.
+STRICT_ENVIRONMENTS = "orchard.strict_environments"
 
 DataInputType = Literal[
     "uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"
@@ -119,6 +124,21 @@ class CommandJob(Resource):
     end_time: int | None = None
     exit_code: int | None = None
     error: dict[str, Any] | None = None
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _name_inline_environment(cls, value: Any) -> Any:
+        """An inline environment has no name: Azure calls it CliV2AnonymousEnvironment,
+        versioned by a hash of its content, so equal ones are one environment."""
+        if isinstance(value, dict) and not value.get("name"):
+            body = json.dumps(value, sort_keys=True, default=str).encode()
+            digest = hashlib.sha256(body).hexdigest()[:24]
+            return {
+                **value,
+                "name": ANONYMOUS_ENVIRONMENT,
+                "version": value.get("version") or digest,
+            }
+        return value
 
     @field_validator("environment_variables", mode="before")
     @classmethod

@@ -29,6 +29,46 @@ class Metric(Entity):
     timestamp: int = 0  # milliseconds since the epoch
     step: int = 0
     run_id: str | None = None
+    # MLflow 3: a metric may also describe a logged model, measured on a dataset.
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+    @classmethod
+    def trusted(
+        cls,
+        key: str,
+        value: float,
+        timestamp: int,
+        step: int,
+        run_id: str | None = None,
+        model_id: str | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+    ) -> Metric:
+        """A point made without validating it again, from values of the right types that
+        were validated where they came from (a request message, the store's typed columns):
+        a batch holds a thousand points and a history millions, and validating each costs
+        more than storing it. The same object `Metric(...)` makes from the same values."""
+        point = cls.__new__(cls)
+        fields = {
+            "key": key,
+            "value": value,
+            "timestamp": timestamp,
+            "step": step,
+            "run_id": run_id,
+            "model_id": model_id,
+            "dataset_name": dataset_name,
+            "dataset_digest": dataset_digest,
+        }
+        _set(point, "__dict__", fields)
+        _set(point, "__pydantic_fields_set__", {k for k, v in fields.items() if v is not None})
+        _set(point, "__pydantic_extra__", None)
+        _set(point, "__pydantic_private__", None)
+        return point
+
+
+_set = object.__setattr__
 
 
 class Experiment(Entity):

@@ -4,7 +4,8 @@ Every route family is served under `/api/2.0/mlflow` and, for the MLflow UI, its
 `/ajax-api/2.0/mlflow` twin; the artifact proxy under `/api/2.0/mlflow-artifacts`.
 The same set is served again under `/workspaces/{workspace}`, so a client pointed at
 `http://host:port/workspaces/team-a` works in workspace `team-a`; the root routes work
-in the server's default workspace.
+in the server's default workspace. The routes are registered once, under `/api`: the
+`CanonicalPaths` middleware maps the other spellings onto them before routing.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from orchard.server.mlflow import (
 )
 from orchard.server.mlflow.errors import install_error_handlers
 from orchard.server.mlflow.messages import MlflowJSONResponse
+from orchard.server.paths import CanonicalPaths
 from orchard.services import Services
 
-WORKSPACE_PREFIX = "/workspaces/{workspace}"
-API_ROOTS = ("/api/2.0", "/ajax-api/2.0")
 TRACKING_ROUTERS = (
     experiments.router,
     runs.router,
@@ -52,17 +52,16 @@ def create_app(services: Services, *, default_workspace: str = "default") -> Fas
     app.state.services = services
     app.state.default_workspace = default_workspace
     install_error_handlers(app)
-    for base in ("", WORKSPACE_PREFIX):
-        app.include_router(_routes(), prefix=base)
+    app.add_middleware(CanonicalPaths)
+    app.include_router(_routes())
     return app
 
 
 def _routes() -> APIRouter:
     routes = APIRouter()
-    for root in API_ROOTS:
-        for router in TRACKING_ROUTERS:
-            routes.include_router(router, prefix=f"{root}/mlflow")
-        routes.include_router(artifacts.proxy, prefix=f"{root}/mlflow-artifacts")
-    routes.include_router(artifacts.downloads)
     routes.include_router(meta.router)
+    for router in TRACKING_ROUTERS:
+        routes.include_router(router, prefix="/api/2.0/mlflow")
+    routes.include_router(artifacts.proxy, prefix="/api/2.0/mlflow-artifacts")
+    routes.include_router(artifacts.downloads)
     return routes

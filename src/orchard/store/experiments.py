@@ -68,6 +68,11 @@ class ExperimentRepository:
     def row_by_name(self, workspace_id: int, name: str) -> ExperimentRow | None:
         return self._by_name(workspace_id, name)
 
+    def ids(self, workspace_id: int) -> list[int]:
+        """Internal ids of every experiment of the workspace, deleted ones included."""
+        query = select(ExperimentRow.id).where(ExperimentRow.workspace_id == workspace_id)
+        return list(self.session.scalars(query))
+
     def search(
         self,
         workspace_id: int,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from orchard.entities.tracking import Metric, Param, Tag
 from orchard.errors import NotFound, ValidationError
 from orchard.store.run_query import RunSearch, search_query
+from orchard.store.run_writes import POINT_COLUMNS, RUN_KEY, RunWrites, run_writes
 from orchard.store.tables import utcnow
 from orchard.store.tracking_tables import (
     JobIoRow,
@@ -23,6 +23,33 @@ from orchard.store.tracking_tables import (
     ParamRow,
     TagRow,
 )
+
+
+class RunFields(NamedTuple):
+    """The columns a run's MLflow info is made of, for searches over many runs."""
+
+    id: int
+    name: str
+    display_name: str | None
+    experiment_id: int
+    user_id: str | None
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+
+RUN_FIELDS = [getattr(JobRow, name) for name in RunFields._fields]
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What logging to a run needs to know of it."""
+
+    id: int
+    workspace_id: int
+    lifecycle_stage: str
 
 
 class JobRepository:
@@ -43,11 +70,45 @@ class JobRepository:
             raise NotFound(f"Run with id={name} not found")
         return row
 
+    def run_key(self, workspace: str, name: str) -> RunKey:
+        """The run `name` of workspace `workspace`, in one query."""
+        found = self.session.execute(RUN_KEY, {"run": name, "workspace": workspace}).first()
+        if found is None:
+            raise NotFound(f"Run with id={name} not found")
+        return RunKey(*found)
+
     def find(self, name: str) -> JobRow | None:
         return self.session.scalar(select(JobRow).where(JobRow.name == name))
 
-    def search(self, search: RunSearch) -> list[JobRow]:
-        return list(self.session.scalars(search_query(search)))
+    def search(
+        self,
+        search: RunSearch,
+        *,
+        exclude_types: Sequence[str] = (),
+        parent_id: int | None = None,
+    ) -> list[JobRow]:
+        """Runs matching `search`; jobs of `exclude_types` and other parents' children left
+        out in the same query (its limit counts only the rows kept)."""
+        query = search_query(search)
+        if exclude_types:
+            query = query.where(JobRow.job_type.not_in(list(exclude_types)))
+        if parent_id is not None:
+            query = query.where(JobRow.parent_id == parent_id)
+        return list(self.session.scalars(query))
+
+    def search_runs(self, search: RunSearch) -> list[RunFields]:
+        """Like `search`, reading only what a run's info needs: no row objects."""
+        query = search_query(search).with_only_columns(*RUN_FIELDS, maintain_column_froms=True)
+        return [RunFields(*found) for found in self.session.connection().execute(query)]
+
+    def named(self, workspace_id: int, names: Sequence[str]) -> list[JobRow]:
+        """The jobs of a workspace with these names (those that exist), in one query."""
+        if not names:
+            return []
+        query = select(JobRow).where(
+            JobRow.workspace_id == workspace_id, JobRow.name.in_(list(names))
+        )
+        return list(self.session.scalars(query))
 
     def children(self, parent_id: int) -> list[JobRow]:
         return list(self.session.scalars(select(JobRow).where(JobRow.parent_id == parent_id)))
@@ -58,22 +119,29 @@ class JobRepository:
     # -- params, tags ------------------------------------------------------------------
 
     def params(self, job_id: int) -> list[Param]:
-        rows = self.session.scalars(
-            select(ParamRow).where(ParamRow.job_id == job_id).order_by(ParamRow.key)
+        return self.params_of([job_id])[job_id]
+
+    def params_of(self, job_ids: Sequence[int]) -> dict[int, list[Param]]:
+        found: dict[int, list[Param]] = {job_id: [] for job_id in job_ids}
+        rows = self.session.execute(
+            select(ParamRow.job_id, ParamRow.key, ParamRow.value)
+            .where(ParamRow.job_id.in_(list(job_ids)))
+            .order_by(ParamRow.key)
         )
-        return [Param(key=r.key, value=r.value) for r in rows]
+        for job_id, key, value in rows:
+            found[job_id].append(Param(key=key, value=value))
+        return found
 
     def log_params(self, job_id: int, params: Iterable[Param]) -> None:
         """Params are write-once: logging a different value for a key is an error."""
         wanted = {p.key: p.value for p in params}
         if not wanted:
             return
-        existing = {
-            r.key: r.value
-            for r in self.session.scalars(
-                select(ParamRow).where(ParamRow.job_id == job_id, ParamRow.key.in_(list(wanted)))
-            )
-        }
+        query = select(ParamRow.key, ParamRow.value).where(
+            ParamRow.job_id == job_id, ParamRow.key.in_(list(wanted))
+        )
+        existing = {key: value for key, value in self.session.execute(query)}
+        new = []
         for key, value in wanted.items():
             if key in existing:
                 if existing[key] != value:
@@ -83,19 +151,28 @@ class JobRepository:
                         f"Attempted logging new value '{value}'."
                     )
                 continue
-            self.session.add(ParamRow(job_id=job_id, key=key, value=value))
-        self.session.flush()
+            new.append({"job_id": job_id, "key": key, "value": value})
+        if new:
+            self._execute(self._writes().insert_params, new)
 
     def tags(self, job_id: int) -> list[Tag]:
-        rows = self.session.scalars(
-            select(TagRow).where(TagRow.job_id == job_id).order_by(TagRow.key)
+        return self.tags_of([job_id])[job_id]
+
+    def tags_of(self, job_ids: Sequence[int]) -> dict[int, list[Tag]]:
+        found: dict[int, list[Tag]] = {job_id: [] for job_id in job_ids}
+        rows = self.session.execute(
+            select(TagRow.job_id, TagRow.key, TagRow.value)
+            .where(TagRow.job_id.in_(list(job_ids)))
+            .order_by(TagRow.key)
         )
-        return [Tag(key=r.key, value=r.value) for r in rows]
+        for job_id, key, value in rows:
+            found[job_id].append(Tag(key=key, value=value))
+        return found
 
     def set_tags(self, job_id: int, tags: Iterable[Tag]) -> None:
-        for tag in tags:
-            self.session.merge(TagRow(job_id=job_id, key=tag.key, value=tag.value))
-        self.session.flush()
+        rows = {t.key: {"job_id": job_id, "key": t.key, "value": t.value} for t in tags}
+        if rows:
+            self._execute(self._writes().upsert_tags, list(rows.values()))
 
     def delete_tag(self, job_id: int, key: str) -> bool:
         deleted = self.session.execute(
@@ -109,29 +186,46 @@ class JobRepository:
         """Append to the history and move each key's latest value forward."""
         if not metrics:
             return
-        rows = [_metric_row(job_id, m) for m in metrics]
-        self.session.execute(insert(MetricRow), rows)
-        newest: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            best = newest.get(row["key"])
-            if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
-                newest[row["key"]] = row
-        self._upsert_latest(list(newest.values()))
+        points = [_point_row(job_id, m) for m in metrics]
+        writes = self._writes()
+        # A point already in the history (same key, step, timestamp and value) is skipped.
+        self.session.connection().exec_driver_sql(writes.insert_points, points)
+        newest: dict[str, PointRow] = {}
+        for point in points:
+            best = newest.get(point[1])
+            if best is None or point[2:4] >= best[2:4]:  # (step, timestamp)
+                newest[point[1]] = point
+        latest = [dict(zip(POINT_COLUMNS, point, strict=True)) for point in newest.values()]
+        self._execute(writes.upsert_latest, latest)
 
     def latest_metrics(self, job_ids: Sequence[int]) -> dict[int, list[Metric]]:
         found: dict[int, list[Metric]] = {job_id: [] for job_id in job_ids}
-        rows = self.session.scalars(
-            select(LatestMetricRow)
+        rows = self.session.execute(
+            select(
+                LatestMetricRow.job_id,
+                LatestMetricRow.key,
+                LatestMetricRow.value,
+                LatestMetricRow.timestamp,
+                LatestMetricRow.step,
+                LatestMetricRow.is_nan,
+            )
             .where(LatestMetricRow.job_id.in_(list(job_ids)))
             .order_by(LatestMetricRow.key)
         )
-        for row in rows:
-            found[row.job_id].append(_metric(row))
+        for job_id, key, value, timestamp, step, is_nan in rows:
+            found[job_id].append(_point(key, value, timestamp, step, is_nan))
         return found
 
     def metric_history(
-        self, job_id: int, key: str, *, offset: int = 0, limit: int | None = None
+        self,
+        job_id: int,
+        key: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        run_id: str | None = None,
     ) -> list[Metric]:
+        """The points of one metric in step order; each names `run_id` when given."""
         query = (
             select(
                 MetricRow.key,
@@ -141,31 +235,25 @@ class JobRepository:
                 MetricRow.is_nan,
             )
             .where(MetricRow.job_id == job_id, MetricRow.key == key)
-            .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
+            # The unique index's own order: no sort, however long the history.
+            .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.value, MetricRow.is_nan)
             .offset(offset)
         )
         if limit is not None:
             query = query.limit(limit)
         return [
-            Metric(key=k, value=math.nan if nan else v, timestamp=ts, step=step)
-            for k, v, ts, step, nan in self.session.execute(query)
+            _point(key, value, timestamp, step, is_nan, run_id)
+            # On the connection: plain rows, none of the ORM's per-row bookkeeping.
+            for key, value, timestamp, step, is_nan in self.session.connection().execute(query)
         ]
 
-    def _upsert_latest(self, rows: list[dict[str, Any]]) -> None:
-        dialect = self.session.get_bind().dialect.name
-        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = upsert(LatestMetricRow).values(rows)
-        excluded = statement.excluded
-        newer = (excluded.step > LatestMetricRow.step) | (
-            (excluded.step == LatestMetricRow.step)
-            & (excluded.timestamp >= LatestMetricRow.timestamp)
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["job_id", "key"],
-            set_={c: excluded[c] for c in ("step", "timestamp", "value", "is_nan")},
-            where=newer,
-        )
-        self.session.execute(statement)
+    def _writes(self) -> RunWrites:
+        dialect = self.session.get_bind().dialect
+        return run_writes(dialect.name, str(dialect.paramstyle))
+
+    def _execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        # On the connection: an executemany of a cached statement, no ORM bookkeeping.
+        self.session.connection().execute(statement, rows)
 
     # -- inputs and outputs ------------------------------------------------------------
 
@@ -177,26 +265,34 @@ class JobRepository:
         self.session.flush()
 
     def io(self, job_id: int) -> list[tuple[str, str, dict[str, Any]]]:
-        rows = self.session.scalars(
-            select(JobIoRow).where(JobIoRow.job_id == job_id).order_by(JobIoRow.id)
+        return self.io_of([job_id])[job_id]
+
+    def io_of(self, job_ids: Sequence[int]) -> dict[int, list[tuple[str, str, dict[str, Any]]]]:
+        """Each job's logged inputs and outputs (direction, kind, body), in logged order."""
+        found: dict[int, list[tuple[str, str, dict[str, Any]]]] = {i: [] for i in job_ids}
+        rows = self.session.execute(
+            select(JobIoRow.job_id, JobIoRow.direction, JobIoRow.kind, JobIoRow.body)
+            .where(JobIoRow.job_id.in_(list(job_ids)))
+            .order_by(JobIoRow.id)
         )
-        return [(r.direction, r.kind, r.body) for r in rows]
+        for job_id, direction, kind, body in rows:
+            found[job_id].append((direction, kind, body))
+        return found
 
 
-def _metric_row(job_id: int, metric: Metric) -> dict[str, Any]:
+# A history point as the insert takes it: the values of POINT_COLUMNS, in that order.
+PointRow = tuple[int, str, int, int, float, bool]
+_LARGEST = 1.7976931348623157e308
+
+
+def _point_row(job_id: int, metric: Metric) -> PointRow:
     nan = math.isnan(metric.value)
     # Infinities are stored as the largest finite floats, as MLflow does.
-    value = 0.0 if nan else max(min(metric.value, 1.7976931348623157e308), -1.7976931348623157e308)
-    return {
-        "job_id": job_id,
-        "key": metric.key,
-        "step": metric.step,
-        "timestamp": metric.timestamp,
-        "value": value,
-        "is_nan": nan,
-    }
+    value = 0.0 if nan else max(min(metric.value, _LARGEST), -_LARGEST)
+    return (job_id, metric.key, metric.step, metric.timestamp, value, nan)
 
 
-def _metric(row: LatestMetricRow) -> Metric:
-    value = math.nan if row.is_nan else row.value
-    return Metric(key=row.key, value=value, timestamp=row.timestamp, step=row.step)
+def _point(
+    key: str, value: float, timestamp: int, step: int, is_nan: bool, run_id: str | None = None
+) -> Metric:
+    return Metric.trusted(key, math.nan if is_nan else value, timestamp, step, run_id)

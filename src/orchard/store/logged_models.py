@@ -3,6 +3,7 @@ artifact folder, status, tags and params, kept per experiment."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchard.entities.model_registry import LoggedModel, LoggedModelData, LoggedModelInfo
-from orchard.entities.tracking import Param, Tag
+from orchard.entities.tracking import Metric, Param, Tag
 from orchard.errors import NotFound
 from orchard.store.experiments import millis
 from orchard.store.tables import utcnow
@@ -93,6 +94,25 @@ class LoggedModelRepository:
         row.body, row.updated_at = body, utcnow()
         self.session.flush()
 
+    def log_metrics(self, workspace_id: int, metrics: Sequence[Metric]) -> None:
+        """Record each metric on the logged model it names; a point already recorded there
+        is kept once."""
+        by_model: dict[str, list[Metric]] = {}
+        for metric in metrics:
+            if metric.model_id:
+                by_model.setdefault(metric.model_id, []).append(metric)
+        for model_id, points in by_model.items():
+            row = self._row(workspace_id, model_id, lock=True)
+            body = dict(row.body)
+            recorded = list(body.get("metrics", []))
+            for point in points:
+                stored = _stored_metric(point)
+                if stored not in recorded:
+                    recorded.append(stored)
+            body["metrics"] = recorded
+            row.body, row.updated_at = body, utcnow()
+        self.session.flush()
+
     def _row(
         self, workspace_id: int, model_id: str, *, lock: bool = False, allow_deleted: bool = False
     ) -> LoggedModelRow:
@@ -123,6 +143,21 @@ class LoggedModelRepository:
             tags=[Tag(key=k, value=str(v)) for k, v in sorted(body.get("tags", {}).items())],
         )
         params = [Param(key=k, value=str(v)) for k, v in sorted(body.get("params", {}).items())]
+        metrics = [_metric(stored) for stored in body.get("metrics", [])]
         return LoggedModel(
-            info=info, data=LoggedModelData(params=params), deleted=bool(body.get("deleted"))
+            info=info,
+            data=LoggedModelData(params=params, metrics=metrics),
+            deleted=bool(body.get("deleted")),
         )
+
+
+def _stored_metric(metric: Metric) -> dict[str, Any]:
+    # JSON has no NaN or infinities: those values are kept as text ("nan", "inf", "-inf").
+    stored = metric.model_dump(exclude_none=True)
+    if not math.isfinite(metric.value):
+        stored["value"] = str(metric.value)
+    return stored
+
+
+def _metric(stored: dict[str, Any]) -> Metric:
+    return Metric.model_validate({**stored, "value": float(stored["value"])})

@@ -90,8 +90,22 @@ class TagRow(Base):
 
 
 class MetricRow(Base):
+    """One point of a metric's history. As in MLflow, logging the very same point (key,
+    step, timestamp, value) again is a no-op: the unique index makes it one."""
+
     __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_job_key_step", "job_id", "key", "step"),)
+    __table_args__ = (
+        Index(
+            "ux_metrics_job_key_point",
+            "job_id",
+            "key",
+            "step",
+            "timestamp",
+            "value",
+            "is_nan",
+            unique=True,
+        ),
+    )
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )

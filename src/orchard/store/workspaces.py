@@ -27,7 +27,11 @@ class WorkspaceRepository:
         return _entity(self._row(name))
 
     def id_of(self, name: str) -> int:
-        return self._row(name).id
+        # Every request asks this: one column, no row object, no JSON to decode.
+        found = self.session.scalar(select(WorkspaceRow.id).where(WorkspaceRow.name == name))
+        if found is None:
+            raise NotFound(f"workspace {name!r} not found")
+        return found
 
     def list(self) -> list[Workspace]:
         rows = self.session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.name))

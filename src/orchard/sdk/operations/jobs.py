@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from orchard.entities.jobs import CommandJob, Input
+from orchard.entities.comparison import JobComparison
+from orchard.entities.jobs import STRICT_ENVIRONMENTS, CommandJob, Input
+from orchard.entities.tracking import Metric, RunData
 from orchard.errors import NotFound, ValidationError
 from orchard.sdk.transport import Transport
 from orchard.services.jobs.states import is_terminal
@@ -17,7 +19,7 @@ from orchard.storage.uris import is_local_path
 
 IGNORE_FILES = (".amlignore", ".gitignore")
 DEFAULT_MAX_SNAPSHOT_MB = 300
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 
 
 def max_snapshot_bytes() -> int:
@@ -30,13 +32,24 @@ class JobOperations:
         self._workspace = workspace
 
     def create_or_update(
-        self, job: CommandJob, *, experiment_name: str | None = None, **_: object
+        self,
+        job: CommandJob,
+        *,
+        experiment_name: str | None = None,
+        strict_environments: bool = False,
+        **_: object,
     ) -> CommandJob:
-        """Upload the code and local inputs, record the job, start its runner."""
+        """Upload the code and local inputs, record the job, start its runner.
+
+        `strict_environments` fails the job rather than move a pinned package that has no
+        release for this interpreter (by default the nearest release is used, with a warning).
+        """
         workspace = self._workspace()
         prepared = job.model_copy(deep=True)
         if experiment_name:
             prepared.experiment_name = experiment_name
+        if strict_environments:
+            prepared.properties[STRICT_ENVIRONMENTS] = "true"
         if prepared.code and is_local_path(prepared.code):
             prepared.code = self._upload(prepared.code, "code", IGNORE_FILES, max_snapshot_bytes())
         for name, value in prepared.inputs.items():
@@ -52,18 +65,52 @@ class JobOperations:
         return self._transport.jobs.get(self._workspace(), name)
 
     def list(
-        self, *, experiment_name: str | None = None, parent_job_name: str | None = None
+        self,
+        *,
+        experiment_name: str | None = None,
+        parent_job_name: str | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        max_results: int | None = None,
     ) -> list[CommandJob]:
-        jobs = self._transport.jobs.list(
-            self._workspace(), experiment=experiment_name, parent=parent_job_name
-        )
+        """Jobs of one experiment (or of every experiment), newest first.
+
+        `filter` and `order_by` use MLflow's search syntax, e.g.
+        `filter="metrics.accuracy > 0.9 and params.lr = '0.01'"`,
+        `order_by=["metrics.accuracy DESC"]`; the store does the filtering.
+        """
+        keys = [order_by] if isinstance(order_by, str) else list(order_by or [])
+
+        def fetch() -> list[CommandJob]:
+            return self._transport.jobs.list(
+                self._workspace(),
+                experiment=experiment_name,
+                parent=parent_job_name,
+                filter_string=filter,
+                order_by=keys,
+                max_results=max_results,
+            )
+
+        jobs = fetch()
         running = [j.name for j in jobs if j.name and j.status and not is_terminal(j.status)]
         if running:
             self._transport.reap(self._workspace(), running)
-            jobs = self._transport.jobs.list(
-                self._workspace(), experiment=experiment_name, parent=parent_job_name
-            )
+            jobs = fetch()
         return jobs
+
+    def run_data(self, names: Sequence[str]) -> dict[str, RunData]:
+        """Each job's latest metrics, params and tags, keyed by job name."""
+        return self._transport.jobs.run_data(self._workspace(), list(names))
+
+    def metric_history(self, name: str, key: str) -> Sequence[Metric]:
+        """Every value a job logged for one metric, in step order."""
+        points, _ = self._transport.runs.metric_history(self._workspace(), name, key)
+        return sorted(points, key=lambda point: (point.step or 0, point.timestamp))
+
+    def compare(self, names: Sequence[str]) -> JobComparison:
+        """Params and latest metrics of these jobs side by side (`.to_dataframe()` for
+        pandas); `NotFound` names any job the workspace does not have."""
+        return self._transport.jobs.compare(self._workspace(), list(names))
 
     def cancel(self, name: str) -> CommandJob:
         """Ask for the cancel: the runner sees it within a second, stops the whole command,

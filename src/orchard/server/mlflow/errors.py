@@ -25,6 +25,7 @@ from orchard.errors import (
     ValidationError,
 )
 from orchard.server.mlflow.messages import MalformedRequest, MlflowJSONResponse
+from orchard.server.paths import ORIGINAL_PATH_KEY
 
 logger = logging.getLogger("orchard.server")
 
@@ -62,7 +63,8 @@ async def _on_orchard_error(request: Request, error: Exception) -> Response:
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     if error.status_code in (404, 405):
-        message = f"No {request.method} endpoint {request.url.path} on this server."
+        path = request.scope.get(ORIGINAL_PATH_KEY, request.url.path)
+        message = f"No {request.method} endpoint {path} on this server."
         return error_response("ENDPOINT_NOT_FOUND", message, error.status_code)
     return error_response("BAD_REQUEST", str(error.detail), error.status_code)
 

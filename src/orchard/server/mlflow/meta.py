@@ -25,7 +25,6 @@ def version() -> Response:
 
 
 @router.get("/api/3.0/mlflow/server-info")
-@router.get("/ajax-api/3.0/mlflow/server-info")
 def server_info() -> Response:
     return reply(
         store_type="SqlStore",

@@ -1,7 +1,7 @@
 """Which services and which workspace a request works on.
 
-Routes under `/workspaces/{workspace}/...` work in that workspace; the others in the
-server's default workspace.
+Paths under `/workspaces/<name>/...` work in that workspace (`server.paths` notes which);
+the others in the server's default workspace.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from orchard.server.paths import WORKSPACE_KEY
 from orchard.services import Services
 
 
@@ -23,7 +24,7 @@ class RequestScope:
 async def request_scope(request: Request) -> RequestScope:
     # async: it only reads the request, so it runs on the event loop, not in a thread.
     state = request.app.state
-    workspace = request.path_params.get("workspace") or state.default_workspace
+    workspace = request.scope.get(WORKSPACE_KEY) or state.default_workspace
     return RequestScope(cast(Services, state.services), str(workspace))
 
 

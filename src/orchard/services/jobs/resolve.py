@@ -66,7 +66,10 @@ class Resolver:
         return found.model_dump(mode="json", exclude_none=True)
 
     def inputs(self, workspace: str, job: CommandJob) -> dict[str, dict[str, Any]]:
-        return {name: self._input(workspace, name, value) for name, value in job.inputs.items()}
+        """Bound inputs; an optional input given no value is left unbound, which drops the
+        `$[[...]]` fragments that name it."""
+        bound = {name: self._input(workspace, name, value) for name, value in job.inputs.items()}
+        return {name: value for name, value in bound.items() if value is not None}
 
     def outputs(self, job_name: str, job: CommandJob) -> dict[str, dict[str, Any]]:
         resolved = {}
@@ -96,9 +99,11 @@ class Resolver:
                     f"{scope[:-1]} named {name!r}"
                 )
 
-    def _input(self, workspace: str, name: str, value: Any) -> dict[str, Any]:
+    def _input(self, workspace: str, name: str, value: Any) -> dict[str, Any] | None:
         if not isinstance(value, Input):
             return {"type": "literal", "value": _literal_text(value)}
+        if value.optional and value.default is None and not value.path:
+            return None
         if value.is_literal:
             if value.default is None:
                 raise ValidationError(f"job input {name!r}: a {value.type} input needs a value")

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from orchard.entities.base import CreationContext
+from orchard.entities.comparison import JobComparison
 from orchard.entities.jobs import CommandJob, JobStatus
-from orchard.entities.tracking import Tag
+from orchard.entities.tracking import RunData, Tag
 from orchard.errors import NotFound, ValidationError
 from orchard.services.context import Context
 from orchard.services.jobs.resolve import Resolver
 from orchard.services.jobs.states import EDGES, check_transition, is_terminal
 from orchard.services.tracking import ExperimentService, RunService
 from orchard.services.tracking.names import random_name
+from orchard.services.tracking.runs import MAX_SEARCH_RESULTS
+from orchard.services.tracking.search_syntax import parse_filter, parse_order_by
+from orchard.services.tracking.status import azure_status_clause
+from orchard.store.run_query import RunSearch
 from orchard.store.tables import utcnow
 from orchard.store.tracking_tables import JobRow
 
@@ -87,22 +91,71 @@ class JobService:
             return resolved
 
     def list(
-        self, workspace: str, *, experiment: str | None = None, parent: str | None = None
+        self,
+        workspace: str,
+        *,
+        experiment: str | None = None,
+        parent: str | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = None,
     ) -> list[CommandJob]:
+        """Jobs of one experiment (or all), newest first unless `order_by` says otherwise.
+
+        `filter_string` and `order_by` use MLflow's search syntax (`metrics.acc > 0.9`,
+        `params.lr = '0.01'`, `attributes.status = 'Completed'`); both become one SQL query.
+        """
+        if max_results is not None and not 1 <= max_results <= MAX_SEARCH_RESULTS:
+            raise ValidationError(
+                f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}"
+            )
+        clauses = [azure_status_clause(c) for c in parse_filter(filter_string)]
+        order = parse_order_by(list(order_by or []))
         with self.context.store.read() as tx:
             workspace_id = tx.workspaces.id_of(workspace)
-            query = select(JobRow).where(
-                JobRow.workspace_id == workspace_id, JobRow.job_type != "mlflow"
-            )
             if experiment is not None:
                 found = tx.experiments.row_by_name(workspace_id, experiment)
                 if found is None:
                     raise NotFound(f"experiment {experiment!r} not found")
-                query = query.where(JobRow.experiment_id == found.id)
-            if parent is not None:
-                query = query.where(JobRow.parent_id == self.runs.row(tx, workspace, parent).id)
-            rows = tx.session.scalars(query.order_by(JobRow.id.desc()))
+                experiment_ids = [found.id]
+            else:
+                experiment_ids = tx.experiments.ids(workspace_id)
+            parent_id = self.runs.row(tx, workspace, parent).id if parent is not None else None
+            search = RunSearch(
+                experiment_ids=experiment_ids,
+                clauses=clauses,
+                order_by=order,
+                stages=("active", "deleted"),
+                limit=max_results or MAX_SEARCH_RESULTS,
+            )
+            rows = tx.jobs.search(search, exclude_types=("mlflow",), parent_id=parent_id)
             return [_job(row) for row in rows]
+
+    def run_data(self, workspace: str, names: Sequence[str]) -> dict[str, RunData]:
+        """Latest metrics, params and tags of each named job (or run), in one read."""
+        wanted = list(dict.fromkeys(names))
+        with self.context.store.read() as tx:
+            rows = {row.name: row for row in tx.jobs.named(tx.workspaces.id_of(workspace), wanted)}
+            missing = [name for name in wanted if name not in rows]
+            if missing:
+                listed = ", ".join(repr(name) for name in missing)
+                raise NotFound(f"job{'s' if len(missing) > 1 else ''} not found: {listed}")
+            ids = [rows[name].id for name in wanted]
+            metrics, params, tags = (
+                tx.jobs.latest_metrics(ids),
+                tx.jobs.params_of(ids),
+                tx.jobs.tags_of(ids),
+            )
+        return {
+            name: RunData(metrics=metrics[row.id], params=params[row.id], tags=tags[row.id])
+            for name, row in ((name, rows[name]) for name in wanted)
+        }
+
+    def compare(self, workspace: str, names: Sequence[str]) -> JobComparison:
+        """Params and latest metrics of these jobs side by side."""
+        if not names:
+            raise ValidationError("compare needs at least one job name")
+        return JobComparison.of(self.run_data(workspace, names))
 
     def set_status(
         self,

@@ -55,8 +55,8 @@ def check_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequen
                 f"Tag value '{tag.value[:100]}...' had length {len(tag.value)}, which exceeded "
                 f"length limit of {MAX_TAG_VALUE_LENGTH}"
             )
-    for metric in metrics:
-        check_key(metric.key, "Metric")
+    for key in {metric.key for metric in metrics}:  # a batch is mostly one key's steps
+        check_key(key, "Metric")
 
 
 def check_key(key: str, what: str) -> None:

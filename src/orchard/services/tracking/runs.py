@@ -25,9 +25,14 @@ from orchard.services.tracking.limits import check_batch
 from orchard.services.tracking.names import random_name
 from orchard.services.tracking.paging import decode_token, encode_token
 from orchard.services.tracking.search_syntax import parse_filter, parse_order_by
-from orchard.services.tracking.status import AZURE_FOR_MLFLOW, azure_statuses, mlflow_status
+from orchard.services.tracking.status import (
+    AZURE_FOR_MLFLOW,
+    azure_status_clause,
+    mlflow_status,
+)
 from orchard.store import Transaction
-from orchard.store.run_query import Clause, RunSearch
+from orchard.store.jobs import RunFields
+from orchard.store.run_query import RunSearch
 from orchard.store.tracking_tables import JobRow
 
 RUN_NAME_TAG = "mlflow.runName"
@@ -82,8 +87,11 @@ class RunService:
                     spec=spec or {},
                 )
             )
-            tx.jobs.set_tags(row.id, [Tag(key=k, value=v) for k, v in tag_map.items()])
-            return self._run(tx, row)
+            run_tags = [Tag(key=k, value=v) for k, v in sorted(tag_map.items())]
+            tx.jobs.set_tags(row.id, run_tags)
+            # A new run has logged nothing yet: no need to read it back.
+            info = self._info(tx, row, experiment.number)
+            return Run(info=info, data=RunData(tags=run_tags))
 
     def get(self, workspace: str, run_id: str) -> Run:
         with self.context.store.read() as tx:
@@ -136,15 +144,19 @@ class RunService:
     ) -> None:
         check_batch(metrics, params, tags)
         with self.context.store.begin() as tx:
-            row = self.row(tx, workspace, run_id)
-            if row.lifecycle_stage != "active":
+            run = tx.jobs.run_key(workspace, run_id)
+            if run.lifecycle_stage != "active":
                 raise ValidationError(
                     f"The run {run_id} must be in the 'active' state. "
-                    f"Current state is {row.lifecycle_stage}."
+                    f"Current state is {run.lifecycle_stage}."
                 )
-            tx.jobs.log_params(row.id, params)
-            tx.jobs.set_tags(row.id, tags)
-            tx.jobs.log_metrics(row.id, list(metrics))
+            tx.jobs.log_params(run.id, params)
+            tx.jobs.set_tags(run.id, tags)
+            tx.jobs.log_metrics(run.id, metrics)
+            # MLflow 3 links a metric to a logged model by naming it; the model keeps it too.
+            linked = [m.model_copy(update={"run_id": run_id}) for m in metrics if m.model_id]
+            if linked:
+                tx.logged_models.log_metrics(run.workspace_id, linked)
 
     def delete_tag(self, workspace: str, run_id: str, key: str) -> None:
         with self.context.store.begin() as tx:
@@ -172,9 +184,7 @@ class RunService:
         with self.context.store.read() as tx:
             row = self.row(tx, workspace, run_id)
             limit = None if max_results is None else max_results + 1
-            points = tx.jobs.metric_history(row.id, key, offset=offset, limit=limit)
-        for point in points:
-            point.run_id = run_id
+            points = tx.jobs.metric_history(row.id, key, offset=offset, limit=limit, run_id=run_id)
         if max_results is not None and len(points) > max_results:
             return points[:max_results], encode_token(offset + max_results)
         return points, None
@@ -195,7 +205,7 @@ class RunService:
                 f"Invalid value for request parameter max_results. It must be at most "
                 f"{MAX_SEARCH_RESULTS}, but got value {max_results}"
             )
-        clauses = [_azure_status(c) for c in parse_filter(filter_string)]
+        clauses = [azure_status_clause(c) for c in parse_filter(filter_string)]
         order = parse_order_by(order_by)
         offset = decode_token(page_token)
         with self.context.store.read() as tx:
@@ -209,7 +219,7 @@ class RunService:
                 offset=offset,
                 limit=max_results + 1,
             )
-            rows = tx.jobs.search(search)
+            rows = tx.jobs.search_runs(search)
             runs = self._runs(tx, rows[:max_results])
         token = encode_token(offset + max_results) if len(rows) > max_results else None
         return runs, token
@@ -219,30 +229,37 @@ class RunService:
     def _run(self, tx: Transaction, row: JobRow) -> Run:
         return self._runs(tx, [row])[0]
 
-    def _runs(self, tx: Transaction, rows: Sequence[JobRow]) -> list[Run]:
-        latest = tx.jobs.latest_metrics([row.id for row in rows])
+    def _runs(self, tx: Transaction, rows: Sequence[JobRow | RunFields]) -> list[Run]:
+        """Runs with what they logged: a few queries, however many runs."""
+        ids = [row.id for row in rows]
+        latest, params = tx.jobs.latest_metrics(ids), tx.jobs.params_of(ids)
+        tags, io = tx.jobs.tags_of(ids), tx.jobs.io_of(ids)
+        numbers = {
+            e: self.experiments.number_of(tx, e) for e in {row.experiment_id for row in rows}
+        }
         runs = []
         for row in rows:
             inputs, outputs = RunInputs(), RunOutputs()
-            for direction, kind, body in tx.jobs.io(row.id):
+            for direction, kind, body in io[row.id]:
                 if direction == "input":
                     (inputs.dataset_inputs if kind == "dataset" else inputs.model_inputs).append(
                         body
                     )
                 else:
                     outputs.model_outputs.append(body)
-            data = RunData(
-                metrics=latest[row.id], params=tx.jobs.params(row.id), tags=tx.jobs.tags(row.id)
-            )
-            runs.append(Run(info=self._info(tx, row), data=data, inputs=inputs, outputs=outputs))
+            data = RunData(metrics=latest[row.id], params=params[row.id], tags=tags[row.id])
+            info = self._info(tx, row, numbers[row.experiment_id])
+            runs.append(Run(info=info, data=data, inputs=inputs, outputs=outputs))
         return runs
 
-    def _info(self, tx: Transaction, row: JobRow) -> RunInfo:
+    def _info(self, tx: Transaction, row: JobRow | RunFields, number: int | None = None) -> RunInfo:
+        if number is None:
+            number = self.experiments.number_of(tx, row.experiment_id)
         return RunInfo(
             run_id=row.name,
             run_uuid=row.name,
             run_name=row.display_name,
-            experiment_id=str(self.experiments.number_of(tx, row.experiment_id)),
+            experiment_id=str(number),
             user_id=row.user_id,
             status=mlflow_status(row.status),
             start_time=row.start_time,
@@ -258,16 +275,3 @@ def _stages(view: str) -> tuple[str, ...]:
         "DELETED_ONLY": ("deleted",),
         "ALL": ("active", "deleted"),
     }.get(str(view).upper(), ("active",))
-
-
-def _azure_status(clause: Clause) -> Clause:
-    """`attributes.status = 'FINISHED'` compares MLflow names; the store keeps Azure's."""
-    if clause.kind != "attribute" or clause.key != "status":
-        return clause
-    if clause.op in ("=", "!="):
-        op = "IN" if clause.op == "=" else "NOT IN"
-        return Clause(kind="attribute", key="status", op=op, value=azure_statuses(clause.value))
-    if clause.op in ("IN", "NOT IN"):
-        values = [s for v in clause.value for s in azure_statuses(v)]
-        return Clause(kind="attribute", key="status", op=clause.op, value=values)
-    return clause

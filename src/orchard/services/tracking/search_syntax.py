@@ -42,6 +42,8 @@ _ATTRIBUTE_ALIASES = {
     "experiment_name": "experiment_name",
 }
 _NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
+# Attributes a filter may compare; `experiment_name` only orders (the store joins it then).
+FILTER_ATTRIBUTES = frozenset(set(_ATTRIBUTE_ALIASES.values()) - {"experiment_name"})
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<ident>(?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[A-Za-z_][\w.\-/:]*))
@@ -102,11 +104,11 @@ def _split_and(text: str) -> list[str]:
 def _clause(part: str, whole: str) -> Clause:
     tokens = list(_tokens(part, whole))
     if len(tokens) == 2 and tokens[1][0] == "op" and "NULL" in tokens[1][1].upper():
-        kind, key = _identifier(tokens[0][1], whole)
+        kind, key = _filter_identifier(tokens[0][1], whole)
         return Clause(kind=kind, key=key, op=" ".join(tokens[1][1].upper().split()))
     if len(tokens) != 3 or tokens[0][0] != "ident" or tokens[1][0] != "op":
         raise ValidationError(f"Invalid clause(s) in filter string: '{part}'")
-    kind, key = _identifier(tokens[0][1], whole)
+    kind, key = _filter_identifier(tokens[0][1], whole)
     op = " ".join(tokens[1][1].upper().split())
     value = _value(kind, key, op, tokens[2], whole)
     return Clause(kind=kind, key=key, op=op, value=value)
@@ -146,6 +148,16 @@ def _identifier(text: str, whole: str) -> tuple[EntityKind, str]:
                 f"'{sorted(set(_ATTRIBUTE_ALIASES.values()))}'"
             )
         key = _ATTRIBUTE_ALIASES[key]
+    return kind, key
+
+
+def _filter_identifier(text: str, whole: str) -> tuple[EntityKind, str]:
+    kind, key = _identifier(text, whole)
+    if kind == "attribute" and key not in FILTER_ATTRIBUTES:
+        raise ValidationError(
+            f"Invalid attribute key '{key}' in filter string '{whole}': it can order "
+            f"results but not filter them. Filterable attributes are {sorted(FILTER_ATTRIBUTES)}"
+        )
     return kind, key
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchard.entities.jobs import JobStatus
+from orchard.store.run_query import Clause
 
 MLFLOW_FOR_AZURE = {
     JobStatus.NOT_STARTED: "SCHEDULED",
@@ -34,3 +35,17 @@ def azure_statuses(mlflow: str) -> list[str]:
     wanted = str(mlflow).upper()
     found = [azure for azure, name in MLFLOW_FOR_AZURE.items() if name == wanted]
     return found or [str(mlflow)]
+
+
+def azure_status_clause(clause: Clause) -> Clause:
+    """`attributes.status = 'FINISHED'` compares MLflow names; the store keeps Azure's.
+    Azure's own names (`'Completed'`) pass through unchanged."""
+    if clause.kind != "attribute" or clause.key != "status":
+        return clause
+    if clause.op in ("=", "!="):
+        op = "IN" if clause.op == "=" else "NOT IN"
+        return Clause(kind="attribute", key="status", op=op, value=azure_statuses(clause.value))
+    if clause.op in ("IN", "NOT IN"):
+        values = [s for v in clause.value for s in azure_statuses(v)]
+        return Clause(kind="attribute", key="status", op=clause.op, value=values)
+    return clause
