@@ -74,4 +74,6 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, dict | list):
         return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
+    if isinstance(value, float):
+        return f"{value:.6g}"  # a table is read, not parsed: -o json keeps every digit
     return str(value)
