@@ -14,6 +14,11 @@ against each, in turn:
 - resident memory (VmRSS, the server process and all its children) at rest, after start
   and again after the work.
 
+"client alone" repeats the timed calls against a server in this process that answers each
+at once with the bytes Orchard answered: the client's own share, below which no server
+can go. Before the table is printed the script checks that both servers returned every
+point and the same runs in the same order.
+
 The full `mlflow` package (the server) is not an Orchard dependency: install it into a
 separate virtual environment and pass its executable, e.g.
 
