@@ -12,11 +12,8 @@ from __future__ import annotations
 import io
 import os
 import textwrap
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +23,12 @@ os.environ["DO_NOT_TRACK"] = "true"
 os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
 os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
-import httpx
 import mlflow
 import numpy as np
 import pytest
-import uvicorn
 from mlflow import MlflowClient
 
+from live_server import serving
 from orchard import command
 from orchard.entities.jobs import CommandJob
 from orchard.sdk.client import MLClient
@@ -41,7 +37,6 @@ from orchard.services import Services
 
 POSTGRES_ENV = "ORCHARD_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", *(["postgres"] if os.environ.get(POSTGRES_ENV) else [])]
-READY_SECONDS = 30.0
 MODEL = "iris-clf"
 EXPERIMENT = "iris"
 LOSSES = [1.0, 0.5, 0.25, 0.125, 0.0625]
@@ -129,44 +124,10 @@ def finished(
             done = client.jobs.stream(job.name, out=log)
             assert done.status == "Completed", (done.error, log.getvalue())
             services: Services = client._transport.services  # type: ignore[attr-defined]
-            with serving(services, workspace) as url:
+            with serving(create_app(services, default_workspace=workspace)) as url:
                 yield Finished(client, done, log.getvalue(), url)
         finally:
             client.close()
-
-
-@contextmanager
-def serving(services: Services, workspace: str) -> Iterator[str]:
-    """Orchard's app served by uvicorn on a free loopback port, until the block ends."""
-    app = create_app(services, default_workspace=workspace)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="orchard-test-server", daemon=True)
-    thread.start()
-    try:
-        yield _wait_until_healthy(server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _wait_until_healthy(server: uvicorn.Server, thread: threading.Thread) -> str:
-    deadline = time.monotonic() + READY_SECONDS
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        assert thread.is_alive(), "the test server stopped while starting"
-        if server.started and server.servers:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            url = f"http://127.0.0.1:{port}"
-            try:
-                if httpx.get(f"{url}/health", timeout=1).text == "OK":
-                    return url
-            except httpx.TransportError:
-                pass
-        pause.wait(0.01)  # pacing between polls, not synchronisation
-    raise AssertionError("the test server did not answer /health in time")
 
 
 @pytest.fixture

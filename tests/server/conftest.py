@@ -9,8 +9,6 @@ once instead of being retried for minutes.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 # Before mlflow is imported by any test module: no telemetry, no retries, no waiting.
@@ -21,14 +19,12 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
+from live_server import serving
 from orchard.sdk.client import MLClient
 from orchard.server.app import create_app
 from orchard.services import Services
-
-READY_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -45,34 +41,8 @@ def app(services: Services, workspace_name: str) -> FastAPI:
 @pytest.fixture
 def server_url(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for the length of one test."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="orchard-test-server", daemon=True)
-    thread.start()
-    try:
-        yield _wait_until_healthy(server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _wait_until_healthy(server: uvicorn.Server, thread: threading.Thread) -> str:
-    deadline = time.monotonic() + READY_SECONDS
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        assert thread.is_alive(), "the test server stopped while starting"
-        if server.started and server.servers:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            url = f"http://127.0.0.1:{port}"
-            try:
-                if httpx.get(f"{url}/health", timeout=1).text == "OK":
-                    return url
-            except httpx.TransportError:
-                pass
-        pause.wait(0.01)  # pacing between polls, not synchronisation
-    raise AssertionError("the test server did not answer /health in time")
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def _spawn_runner(services: Services, workspace: str, job: str, root: Path) -> N
         "ORCHARD_DATABASE_URL": services.context.store.url,
     }
     with (root / "runner.log").open("ab") as log:
-        process = subprocess.Popen(
+        subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -94,7 +94,6 @@ def _spawn_runner(services: Services, workspace: str, job: str, root: Path) -> N
             start_new_session=True,
             cwd=root,
         )
-    del process  # detached: it reports through the store, not to us
 
 
 def reap_dead_runners(services: Services, workspace: str, names: list[str]) -> None:

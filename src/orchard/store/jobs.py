@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,8 @@ from orchard.store.tracking_tables import (
     ParamRow,
     TagRow,
 )
+
+P = TypeVar("P", Param, Tag)
 
 
 class RunFields(NamedTuple):
@@ -122,15 +124,7 @@ class JobRepository:
         return self.params_of([job_id])[job_id]
 
     def params_of(self, job_ids: Sequence[int]) -> dict[int, list[Param]]:
-        found: dict[int, list[Param]] = {job_id: [] for job_id in job_ids}
-        rows = self.session.execute(
-            select(ParamRow.job_id, ParamRow.key, ParamRow.value)
-            .where(ParamRow.job_id.in_(list(job_ids)))
-            .order_by(ParamRow.key)
-        )
-        for job_id, key, value in rows:
-            found[job_id].append(Param(key=key, value=value))
-        return found
+        return self._pairs_of(ParamRow, Param, job_ids)
 
     def log_params(self, job_id: int, params: Iterable[Param]) -> None:
         """Params are write-once: logging a different value for a key is an error."""
@@ -159,14 +153,20 @@ class JobRepository:
         return self.tags_of([job_id])[job_id]
 
     def tags_of(self, job_ids: Sequence[int]) -> dict[int, list[Tag]]:
-        found: dict[int, list[Tag]] = {job_id: [] for job_id in job_ids}
+        return self._pairs_of(TagRow, Tag, job_ids)
+
+    def _pairs_of(
+        self, table: type[ParamRow] | type[TagRow], shape: type[P], job_ids: Sequence[int]
+    ) -> dict[int, list[P]]:
+        """Each job's key/value rows of one table (params or tags), in key order."""
+        found: dict[int, list[P]] = {job_id: [] for job_id in job_ids}
         rows = self.session.execute(
-            select(TagRow.job_id, TagRow.key, TagRow.value)
-            .where(TagRow.job_id.in_(list(job_ids)))
-            .order_by(TagRow.key)
+            select(table.job_id, table.key, table.value)
+            .where(table.job_id.in_(list(job_ids)))
+            .order_by(table.key)
         )
         for job_id, key, value in rows:
-            found[job_id].append(Tag(key=key, value=value))
+            found[job_id].append(shape(key=key, value=value))
         return found
 
     def set_tags(self, job_id: int, tags: Iterable[Tag]) -> None:
