@@ -39,6 +39,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
 
 
+@pytest.fixture
+def no_docker_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The real `docker` CLI pointed at a socket nobody serves: a machine with no engine."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from orchard import command
 from orchard.entities import Environment
 from orchard.sdk.client import MLClient
@@ -52,3 +54,15 @@ def test_failed_build_fails_the_job_with_its_log(ml_client: MLClient, tmp_path: 
     got = ml_client.jobs.download(job.name or "", tmp_path / "dl")
     build_log = got / "artifacts" / "system_logs" / "environment_build.log"
     assert "orchard-no-such-package-anywhere" in build_log.read_text()
+
+
+@pytest.mark.usefixtures("no_docker_engine")
+def test_an_image_alone_with_no_engine_fails_the_job_saying_so(ml_client: MLClient) -> None:
+    job = ml_client.jobs.create_or_update(
+        command(command="echo never runs", environment=Environment(name="u", image="ubuntu:22.04"))
+    )
+    log = io.StringIO()
+    done = ml_client.jobs.stream(job.name or "", out=log)
+    assert done.status == "Failed" and done.error
+    assert "needs a Docker engine to run its image ubuntu:22.04" in done.error["message"]
+    assert "never runs" not in log.getvalue()

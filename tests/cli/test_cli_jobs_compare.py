@@ -31,9 +31,13 @@ def recorded(cli: Cli) -> Iterator[Cli]:
         ("exp", "job-c", {"lr": "0.001", "optimizer": "adam"}, [0.97], {}),
         ("other", "job-d", {"lr": "0.1"}, [], {}),
     ]
+    epochs = {"job-a": {"epochs": 10}, "job-b": {"epochs": 20}, "job-c": {"epochs": 10}}
     ws = cli.workspace
     for experiment, name, params, accuracies, tags in jobs:
-        services.jobs.submit(ws, CommandJob(name=name, command="true", experiment_name=experiment))
+        job = CommandJob(
+            name=name, command="true", experiment_name=experiment, inputs=epochs.get(name, {})
+        )
+        services.jobs.submit(ws, job)
         services.runs.log_batch(
             ws,
             name,
@@ -98,7 +102,7 @@ def test_list_filters_orders_and_adds_columns(recorded: Cli) -> None:
             "--columns",
             "params.lr",
             "-c",
-            "metric.accuracy,tags.team",
+            "metric.accuracy,tags.team,inputs.epochs",
             "--max-results",
             "3",
             "-o",
@@ -110,6 +114,7 @@ def test_list_filters_orders_and_adds_columns(recorded: Cli) -> None:
     assert listed[1]["params.lr"] == "0.01" and listed[1]["metrics.accuracy"] == 0.85
     assert listed[1]["tags.team"] == "nlp" and listed[0]["tags.team"] is None
     assert listed[2]["experiment_name"] == "other" and listed[2]["metrics.accuracy"] is None
+    assert [job["inputs.epochs"] for job in listed] == ["10", "20", None]
     assert listed[0]["command"] == "true"  # the job itself is all there too
 
 
@@ -141,20 +146,23 @@ def test_compare_highlights_rows_that_differ(
     assert BOLD_YELLOW in line(table, "params.lr")  # 0.1, 0.01, 0.1
     assert BOLD_YELLOW in line(table, "params.optimizer")  # job-d has none
     assert BOLD_YELLOW in line(table, "metrics.accuracy")
-    assert "3 of 3 rows differ" in plain(table)
+    assert BOLD_YELLOW in line(table, "inputs.epochs")  # 10, 20, none
+    assert "4 of 4 rows differ" in plain(table)
     same = recorded.ok("job", "compare", "job-a", "job-c", "-o", "table").stdout
     assert BOLD_YELLOW not in line(same, "params.optimizer")  # adam, adam
     assert "adam" in plain(line(same, "params.optimizer"))
     assert BOLD_YELLOW in line(same, "params.lr")
+    assert BOLD_YELLOW not in line(same, "inputs.epochs")  # 10, 10
 
     body = json.loads(recorded.ok("job", "compare", "job-a", "job-d", "-o", "json").stdout)
     assert body["jobs"] == ["job-a", "job-d"]
+    assert body["inputs"] == {"epochs": {"job-a": "10", "job-d": None}}
     assert body["params"] == {
         "lr": {"job-a": "0.1", "job-d": "0.1"},
         "optimizer": {"job-a": "adam", "job-d": None},
     }
     assert body["metrics"] == {"accuracy": {"job-a": 0.95, "job-d": None}}
-    assert body["differing"] == ["params.optimizer", "metrics.accuracy"]
+    assert body["differing"] == ["inputs.epochs", "params.optimizer", "metrics.accuracy"]
 
 
 def test_compare_unknown_job_exits_3_naming_it(recorded: Cli) -> None:

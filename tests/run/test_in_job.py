@@ -92,6 +92,18 @@ run.log("bad name!", 2.0)
 print("not reached")
 """
 
+MARKED_FAILED = """
+import mlflow
+from orchard.run import Run
+
+run = Run.get_context()
+run.log("before", 1.0)
+run.fail(error_details="validation loss diverged", error_code="Diverged")
+mlflow.start_run()
+mlflow.end_run()  # as mlflow's atexit does: a FINISHED after the fail must not undo it
+print("exits 0")
+"""
+
 
 @dataclass(frozen=True)
 class Finished:
@@ -216,3 +228,11 @@ def test_a_failing_script_keeps_what_it_logged(ml_client: MLClient, tmp_path: Pa
     assert done.history("progress.value") == [(0, 0.5), (1, 0.25)]
     table = json.loads((done.artifacts() / "progress.json").read_text())
     assert table == {"columns": ["step", "value"], "data": [[1, 0.5], [2, 0.25]]}
+
+
+def test_a_script_that_fails_its_run_fails_its_job(ml_client: MLClient, tmp_path: Path) -> None:
+    done = run_script(ml_client, tmp_path, MARKED_FAILED)
+    assert "exits 0" in done.log
+    assert done.job.status == "Failed" and done.job.exit_code == 0
+    assert done.job.error == {"code": "Diverged", "message": "validation loss diverged"}
+    assert done.history("before") == [(0, 1.0)]

@@ -17,7 +17,6 @@ from orchard.runtime.environments import (
     EnvironmentBuildError,
     EnvironmentWarning,
     ResolvedEnvironment,
-    docker_available,
     resolve_environment,
 )
 
@@ -137,7 +136,7 @@ def test_leftovers_of_a_crashed_build_are_never_used(tmp_path: Path) -> None:
     assert not (cache_root / f"{digest}.tmp-dead0000").exists()
 
 
-@pytest.mark.skipif(docker_available(), reason="a Docker engine answers here")
+@pytest.mark.usefixtures("no_docker_engine")
 def test_image_with_conda_file_builds_locally_with_one_warning(tmp_path: Path) -> None:
     environment = Environment(
         name="azure-style",

@@ -22,7 +22,7 @@ from orchard.runtime.environments.interpreters import find_python, host_interpre
 
 HOST_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
 OTHER_MINOR = f"3.{sys.version_info.minor - 1}"
-no_docker = pytest.mark.skipif(docker_available(), reason="a Docker engine answers here")
+no_docker = pytest.mark.usefixtures("no_docker_engine")
 
 
 def resolve_quietly(environment: Environment) -> ResolvedEnvironment:

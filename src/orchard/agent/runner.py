@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import socket
 import threading
 import traceback
@@ -21,8 +22,16 @@ from orchard.agent.process import CommandProcess, Outcome, become_subreaper, tai
 from orchard.agent.tracking_server import serve_tracking
 from orchard.agent.workdir import JobFolder, job_root, prepare
 from orchard.config import Settings
-from orchard.entities.jobs import STRICT_ENVIRONMENTS, CommandJob, JobStatus
+from orchard.entities.jobs import (
+    ERROR_CODE_TAG,
+    ERROR_TAG,
+    SCRIPT_FAILED_TAG,
+    STRICT_ENVIRONMENTS,
+    CommandJob,
+    JobStatus,
+)
 from orchard.errors import OrchardError
+from orchard.runtime.environments.containers import ContainerImage, remove_container
 from orchard.services import Services
 from orchard.services.jobs.binding import render
 from orchard.services.jobs.states import is_stopping
@@ -67,7 +76,7 @@ class JobRunner:
         resolved = self.jobs.resolved(self.workspace, self.name)
         root = job_root(self.services, self.name)
         try:
-            env = job_environment(
+            environment = job_environment(
                 self.services,
                 resolved.get("environment"),
                 root / "logs" / "environment_build.log",
@@ -85,15 +94,22 @@ class JobRunner:
         with serve_tracking(self.services, self.workspace) as tracking_uri:
             if not self._advance(JobStatus.RUNNING):
                 return self._end_canceled()
+            variables = self._variables(job, tracking_uri)
+            if environment.container is not None:
+                command = self._in_container(environment.container, command, folder, variables)
             process = CommandProcess(
                 command,
                 cwd=folder.wd,
                 log=folder.std_log,
-                env=self._variables(job, env, tracking_uri),
+                env={**os.environ, **environment.variables, **variables},
             )
             self._process = process
             timeout = job.limits.timeout if job.limits and job.limits.timeout else None
-            outcome = process.run(timeout)
+            try:
+                outcome = process.run(timeout)
+            finally:
+                if environment.container is not None:
+                    remove_container(self._container_name())
         return self._finish(job, folder, outcome, resolved)
 
     def _finish(
@@ -119,14 +135,27 @@ class JobRunner:
                 },
                 exit_code=outcome.exit_code,
             )
+        marked = self._marked_failed()
+        if marked is not None:
+            return self._fail(marked, exit_code=0)
         deliver_outputs(self.services, self.workspace, self.name, folder, resolved["outputs"])
         return self.jobs.set_status(self.workspace, self.name, JobStatus.COMPLETED, exit_code=0)
 
-    def _variables(self, job: CommandJob, env: dict[str, str], tracking_uri: str) -> dict[str, str]:
+    def _marked_failed(self) -> dict[str, Any] | None:
+        """The error a script recorded when it marked its own run failed (`run.fail()`), if
+        it did: as on Azure ML, such a job ends Failed although its command exited 0."""
+        tags = {t.key: t.value for t in self.services.runs.get(self.workspace, self.name).data.tags}
+        if tags.get(SCRIPT_FAILED_TAG) != "true":
+            return None
+        return {
+            "code": tags.get(ERROR_CODE_TAG) or "UserError",
+            "message": tags.get(ERROR_TAG) or "the script marked its run failed",
+        }
+
+    def _variables(self, job: CommandJob, tracking_uri: str) -> dict[str, str]:
+        """What the script is told of its job, as Azure ML and MLflow name it."""
         experiment = job.experiment_name or "Default"
         return {
-            **os.environ,
-            **env,
             "MLFLOW_TRACKING_URI": tracking_uri,
             "MLFLOW_REGISTRY_URI": tracking_uri,  # else a submitter's own setting wins
             "MLFLOW_RUN_ID": self.name,
@@ -141,6 +170,29 @@ class JobRunner:
             "PYTHONUNBUFFERED": "1",
             **job.environment_variables,
         }
+
+    def _in_container(
+        self,
+        image: ContainerImage,
+        command: str,
+        folder: JobFolder,
+        variables: dict[str, str],
+    ) -> str:
+        """The command as a `docker run`: the job's folder and its local inputs are mounted
+        where they are on the host, so every bound path in the command holds inside."""
+        inputs = [Path(p) for p in folder.inputs.values() if Path(p).is_absolute()]
+        mounts = [(folder.root, False), *((p, True) for p in inputs if p.exists())]
+        argv = image.run_argv(
+            command,
+            name=self._container_name(),
+            workdir=folder.wd,
+            mounts=mounts,
+            variables=variables,
+        )
+        return shlex.join(argv)
+
+    def _container_name(self) -> str:
+        return f"orchard-job-{self.name}"
 
     def _watch(self) -> None:
         """Heart-beat, and stop the command when the store says the job was canceled."""

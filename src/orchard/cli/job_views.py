@@ -14,8 +14,11 @@ from orchard.entities.jobs import CommandJob
 from orchard.entities.tracking import RunData
 from orchard.errors import ValidationError
 
-# The sections a column may name, as MLflow's search_runs names its columns.
+# The sections a column may name, as MLflow's search_runs names its columns, and the job's
+# own inputs.
 SECTIONS = {
+    "inputs": "inputs",
+    "input": "inputs",
     "params": "params",
     "param": "params",
     "metrics": "metrics",
@@ -42,8 +45,8 @@ def parse_columns(raw: Sequence[str] | None) -> list[str]:
                 column = name
             else:
                 raise ValidationError(
-                    f"--columns: unknown column {name!r}; use params.<key>, metrics.<key>, "
-                    "tags.<key> or a job field such as display_name or start_time"
+                    f"--columns: unknown column {name!r}; use inputs.<name>, params.<key>, "
+                    "metrics.<key>, tags.<key> or a job field such as display_name or start_time"
                 )
             if column not in columns:
                 columns.append(column)
@@ -51,7 +54,7 @@ def parse_columns(raw: Sequence[str] | None) -> list[str]:
 
 
 def needs_run_data(columns: Sequence[str]) -> bool:
-    return any(column.partition(".")[0] in SECTIONS for column in columns)
+    return any(column.partition(".")[0] in ("params", "metrics", "tags") for column in columns)
 
 
 def job_rows(
@@ -64,6 +67,7 @@ def job_rows(
         body: dict[str, Any] = as_dict(job)
         run = data.get(job.name or "")
         logged: dict[str, dict[str, Any]] = {
+            "inputs": job.input_values(),
             "params": {p.key: p.value for p in run.params} if run else {},
             "metrics": {m.key: m.value for m in run.metrics} if run else {},
             "tags": {t.key: t.value for t in run.tags} if run else {},

@@ -96,7 +96,8 @@ def job_list(
         typer.Option(
             "--columns",
             "-c",
-            help="Extra columns, comma-separated: params.<key>, metrics.<key>, tags.<key>",
+            help="Extra columns, comma-separated: inputs.<name>, params.<key>, metrics.<key>, "
+            "tags.<key>",
         ),
     ] = None,
     max_results: Annotated[int | None, typer.Option("--max-results", "-r", min=1)] = None,

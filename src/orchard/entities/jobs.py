@@ -15,6 +15,13 @@ SCHEMA_ROOT = "https://azuremlschemas.azureedge.net/latest"
 ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
 # A job property: refuse an environment build that had to move a pinned package.
 STRICT_ENVIRONMENTS = "orchard.strict_environments"
+# Tags a script sets through its run context when it fails its own run (`run.fail()`).
+ERROR_TAG = "orchard.run.error"
+ERROR_CODE_TAG = "orchard.run.errorCode"
+# Set when a script marks its job's run FAILED (`run.fail()`, `mlflow.end_run("FAILED")`):
+# the job then fails once the script exits, and a later FINISHED (mlflow's atexit) does
+# not undo it.
+SCRIPT_FAILED_TAG = "orchard.job.failedByScript"
 
 DataInputType = Literal[
     "uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"
@@ -124,6 +131,19 @@ class CommandJob(Resource):
     end_time: int | None = None
     exit_code: int | None = None
     error: dict[str, Any] | None = None
+
+    def input_values(self) -> dict[str, str]:
+        """Each input as text, as `job list --columns inputs.<name>` and `job compare` show
+        it: a literal's value (or its default), a data input's path."""
+        found: dict[str, str] = {}
+        for name, value in self.inputs.items():
+            if isinstance(value, Input):
+                shown = value.path if value.path is not None else value.default
+                if shown is not None:
+                    found[name] = str(shown).lower() if isinstance(shown, bool) else str(shown)
+            else:
+                found[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return found
 
     @field_validator("environment", mode="before")
     @classmethod

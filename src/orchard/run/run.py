@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from orchard.entities.jobs import ERROR_CODE_TAG, ERROR_TAG
 from orchard.errors import NotFound, ValidationError
 from orchard.run.models import RegisteredModel
 from orchard.run.rest import MetricPoint, RunRecord, TrackingClient
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
     from orchard.run.experiment import Experiment
 
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
-ERROR_TAG = "orchard.run.error"
-ERROR_CODE_TAG = "orchard.run.errorCode"
 TABLE_WRITE_SECONDS = 5.0
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".tif", ".tiff", ".webp"}
 _AZURE_STATUS = {
@@ -325,8 +324,8 @@ class Run:
     def fail(
         self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
     ) -> None:
-        """Flush, record the error as tags, and mark the run failed (as with `complete`, a
-        job's own status follows its script's exit code)."""
+        """Flush, record the error as tags, and mark the run failed: inside a job, the job
+        ends Failed with this error once the script exits, whatever its exit code."""
         self.flush()
         tags = {ERROR_TAG: as_text(error_details)} if error_details is not None else {}
         if error_code:

@@ -8,7 +8,8 @@ Modules, one job each: `conda` (conda files to pip requirements), `curated` (+ t
 file `curated.yaml`), `images` (Docker references, engine check), `interpreters` (finding
 a Python), `resolve` (Environment -> ResolvedEnvironment), `index` (reading a package
 index), `fallback` (the nearest installable release of a pin), `uvtool` (running uv, the
-build log), `builder` (cached, locked builds).
+build log), `builder` (cached, locked builds), `containers` (images pulled or built for
+environments that run under Docker, and the `docker run` of a job).
 """
 
 from orchard.runtime.environments.builder import BuiltEnvironment, EnvironmentBuilder

@@ -155,7 +155,9 @@ class JobService:
         """Params and latest metrics of these jobs side by side."""
         if not names:
             raise ValidationError("compare needs at least one job name")
-        return JobComparison.of(self.run_data(workspace, names))
+        data = self.run_data(workspace, names)  # names the first job not found
+        inputs = {name: self.get(workspace, name).input_values() for name in names}
+        return JobComparison.of(data, inputs)
 
     def set_status(
         self,

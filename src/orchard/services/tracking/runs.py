@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from orchard.entities.jobs import JobStatus
+from orchard.entities.jobs import SCRIPT_FAILED_TAG, JobStatus
 from orchard.entities.tracking import (
     Metric,
     Param,
@@ -121,6 +121,8 @@ class RunService:
                 row.status = AZURE_FOR_MLFLOW.get(status, status)
             if end_time is not None and client_owned:
                 row.end_time = end_time
+            if status == "FAILED" and not client_owned:
+                tx.jobs.set_tags(row.id, [Tag(key=SCRIPT_FAILED_TAG, value="true")])
             if run_name:
                 row.display_name = run_name
                 tx.jobs.set_tags(row.id, [Tag(key=RUN_NAME_TAG, value=run_name)])
