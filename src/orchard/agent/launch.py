@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,10 @@ from orchard.config import Settings
 from orchard.entities.jobs import JobStatus
 from orchard.services import Services
 from orchard.services.jobs.states import is_terminal
+
+# Sent by a process that just asked for a job's cancel (a sweep stopping a trial early) so
+# the job's runner looks at the store now instead of at its next tick.
+LOOK_NOW_SIGNAL = signal.SIGUSR1
 
 
 def start_runner(services: Services, workspace: str, job: str) -> None:
@@ -44,6 +49,26 @@ def _fork_runner(services: Services, workspace: str, job: str, root: Path) -> No
         code = 0 if os.fork() else _run_forked(services, settings, job, root)
     finally:
         os._exit(code)  # never return into the submitter's code, nor run its atexit hooks
+
+
+def fork_attached_runner(services: Services, workspace: str, job: str) -> int:
+    """A runner for `job` as a direct child of this process (a sweep's trial): its parent
+    learns the moment it exits (`os.pidfd_open`), with no polling of the store."""
+    root = services.context.home / "runs" / job
+    root.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        home=services.context.home, database_url=services.context.store.url, workspace=workspace
+    )
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        # Until the runner handles it, a "look now" signal must not end the process.
+        signal.signal(LOOK_NOW_SIGNAL, signal.SIG_IGN)
+        code = _run_forked(services, settings, job, root)
+    finally:
+        os._exit(code)
 
 
 def _run_forked(services: Services, settings: Settings, job: str, root: Path) -> int:

@@ -8,8 +8,10 @@ notices a cancel recorded in the store (by any client, on any host).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
+import signal
 import socket
 import threading
 import traceback
@@ -18,6 +20,7 @@ from typing import Any
 
 from orchard.agent.environment import job_environment
 from orchard.agent.finalize import collect_artifacts, collect_system_logs, deliver_outputs
+from orchard.agent.launch import LOOK_NOW_SIGNAL
 from orchard.agent.process import CommandProcess, Outcome, become_subreaper, tail
 from orchard.agent.tracking_server import serve_tracking
 from orchard.agent.workdir import JobFolder, job_root, prepare
@@ -30,6 +33,7 @@ from orchard.entities.jobs import (
     CommandJob,
     JobStatus,
 )
+from orchard.entities.sweep import SweepJob
 from orchard.errors import OrchardError
 from orchard.runtime.environments.containers import ContainerImage, remove_container
 from orchard.services import Services
@@ -50,6 +54,7 @@ class JobRunner:
         self.jobs = services.jobs
         self._process: CommandProcess | None = None
         self._done = threading.Event()
+        self._look = threading.Event()  # wakes the watcher before its next tick
 
     def run(self) -> str:
         if not self._advance(JobStatus.PREPARING, agent_id=agent_id()):
@@ -70,9 +75,14 @@ class JobRunner:
             )
         finally:
             self._done.set()
+            self._look.set()
+
+    def look_now(self) -> None:
+        self._look.set()
 
     def _run(self) -> str:
         job = self.jobs.get(self.workspace, self.name)
+        assert isinstance(job, CommandJob)  # a sweep has its own runner
         resolved = self.jobs.resolved(self.workspace, self.name)
         root = job_root(self.services, self.name)
         try:
@@ -197,7 +207,11 @@ class JobRunner:
     def _watch(self) -> None:
         """Heart-beat, and stop the command when the store says the job was canceled."""
         ticks = 0
-        while not self._done.wait(WATCH_INTERVAL_SECONDS):
+        while True:
+            self._look.wait(WATCH_INTERVAL_SECONDS)
+            self._look.clear()
+            if self._done.is_set():
+                return
             ticks += 1
             try:
                 status = (
@@ -240,7 +254,15 @@ def run_job(settings: Settings, job: str) -> int:
     become_subreaper()
     services = Services.open(settings)
     try:
-        status = JobRunner(services, settings.workspace, job).run()
+        if isinstance(services.jobs.get(settings.workspace, job), SweepJob):
+            from orchard.agent.sweep import SweepRunner
+
+            status = SweepRunner(services, settings.workspace, job, agent_id()).run()
+        else:
+            runner = JobRunner(services, settings.workspace, job)
+            with contextlib.suppress(ValueError):  # not the main thread: no signal handlers
+                signal.signal(LOOK_NOW_SIGNAL, lambda *_: runner.look_now())
+            status = runner.run()
     finally:
         services.close()
     return 0 if status == JobStatus.COMPLETED else 1

@@ -11,7 +11,13 @@ from typing import Any
 
 from orchard.services import Services
 
-STOP_TIMEOUT_SECONDS = 10.0
+
+def preload() -> None:
+    """Import the web stack now, in a process that forks many job runners (a sweep), so
+    each runner starts with it instead of importing it again beside its script."""
+    import uvicorn  # noqa: F401
+
+    import orchard.server.app  # noqa: F401
 
 
 @contextmanager
@@ -44,7 +50,8 @@ def serve_tracking(services: Services, workspace: str) -> Iterator[str]:
     finally:
         stopping.set()  # set before reading holder: serve() sees one or we see the server
         if "server" in holder:
+            # The script has exited, so no call is on its way: the server winds down in the
+            # background (uvicorn looks at should_exit every 0.1 s) while the job finishes.
             holder["server"].should_exit = True
-            thread.join(timeout=STOP_TIMEOUT_SECONDS)
-        # Else it is still importing: no call was ever answered, and it stops on its own.
-        listener.close()
+        else:
+            listener.close()  # still importing: no call was ever answered

@@ -11,6 +11,7 @@ from rich.text import Text
 from orchard.cli.output import OutputFormat, as_dict, console, show
 from orchard.entities.comparison import JobComparison, Value
 from orchard.entities.jobs import CommandJob
+from orchard.entities.sweep import Job, SweepJob
 from orchard.entities.tracking import RunData
 from orchard.errors import ValidationError
 
@@ -27,6 +28,7 @@ SECTIONS = {
     "tag": "tags",
 }
 DIFFERS_STYLE = "bold yellow"
+JOB_FIELDS = {*CommandJob.model_fields, *SweepJob.model_fields}
 
 
 def parse_columns(raw: Sequence[str] | None) -> list[str]:
@@ -41,7 +43,7 @@ def parse_columns(raw: Sequence[str] | None) -> list[str]:
             prefix, dot, key = name.partition(".")
             if dot and prefix in SECTIONS and key:
                 column = f"{SECTIONS[prefix]}.{key}"
-            elif prefix in CommandJob.model_fields and prefix not in SECTIONS:
+            elif prefix in JOB_FIELDS and prefix not in SECTIONS:
                 column = name
             else:
                 raise ValidationError(
@@ -58,7 +60,7 @@ def needs_run_data(columns: Sequence[str]) -> bool:
 
 
 def job_rows(
-    jobs: Sequence[CommandJob], columns: Sequence[str], data: Mapping[str, RunData]
+    jobs: Sequence[Job], columns: Sequence[str], data: Mapping[str, RunData]
 ) -> list[dict[str, Any]]:
     """Each job's spec with the tracked columns added as flat keys (`metrics.accuracy`);
     a job that never logged a key has null there."""

@@ -98,6 +98,7 @@ def _train(client: MLClient, data: Data) -> CommandJob:
     done = client.jobs.stream(job.name or "", out=sys.stdout)
     if done.status != "Completed":
         raise OrchardError(f"the training job {job.name} ended {done.status}: {done.error}")
+    assert isinstance(done, CommandJob)
     return done
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from orchard.entities.assets import Environment
 from orchard.entities.base import Entity, Resource
+
+if TYPE_CHECKING:
+    from orchard.entities.sweep import SweepJob
 
 SCHEMA_ROOT = "https://azuremlschemas.azureedge.net/latest"
 ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
@@ -102,6 +106,31 @@ class Distribution(Entity):
     worker_node_additional_args: str | None = None
 
 
+def input_texts(inputs: Mapping[str, InputValue]) -> dict[str, str]:
+    """Each input as text, as `job list --columns inputs.<name>` and `job compare` show it:
+    a literal's value (or its default), a data input's path."""
+    found: dict[str, str] = {}
+    for name, value in inputs.items():
+        shown = (
+            (value.path if value.path is not None else value.default)
+            if isinstance(value, Input)
+            else value
+        )
+        if shown is not None:
+            found[name] = str(shown).lower() if isinstance(shown, bool) else str(shown)
+    return found
+
+
+def name_inline_environment(value: Any) -> Any:
+    """An inline environment has no name: Azure calls it CliV2AnonymousEnvironment,
+    versioned by a hash of its content, so equal ones are one environment."""
+    if isinstance(value, dict) and not value.get("name"):
+        body = json.dumps(value, sort_keys=True, default=str).encode()
+        digest = hashlib.sha256(body).hexdigest()[:24]
+        return {**value, "name": ANONYMOUS_ENVIRONMENT, "version": value.get("version") or digest}
+    return value
+
+
 class CommandJob(Resource):
     kind: ClassVar[str] = "job"
     schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/commandJob.schema.json"
@@ -131,34 +160,32 @@ class CommandJob(Resource):
     end_time: int | None = None
     exit_code: int | None = None
     error: dict[str, Any] | None = None
+    # Inputs given a distribution by `job(lr=Uniform(...))`, waiting for `.sweep()`.
+    _search_space: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def input_values(self) -> dict[str, str]:
-        """Each input as text, as `job list --columns inputs.<name>` and `job compare` show
-        it: a literal's value (or its default), a data input's path."""
-        found: dict[str, str] = {}
-        for name, value in self.inputs.items():
-            if isinstance(value, Input):
-                shown = value.path if value.path is not None else value.default
-                if shown is not None:
-                    found[name] = str(shown).lower() if isinstance(shown, bool) else str(shown)
-            else:
-                found[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        return found
+        return input_texts(self.inputs)
 
-    @field_validator("environment", mode="before")
-    @classmethod
-    def _name_inline_environment(cls, value: Any) -> Any:
-        """An inline environment has no name: Azure calls it CliV2AnonymousEnvironment,
-        versioned by a hash of its content, so equal ones are one environment."""
-        if isinstance(value, dict) and not value.get("name"):
-            body = json.dumps(value, sort_keys=True, default=str).encode()
-            digest = hashlib.sha256(body).hexdigest()[:24]
-            return {
-                **value,
-                "name": ANONYMOUS_ENVIRONMENT,
-                "version": value.get("version") or digest,
-            }
-        return value
+    def __call__(self, **inputs: Any) -> CommandJob:
+        """azure.ai.ml's `command_job(lr=Uniform(...), epochs=10)`: a copy with those inputs
+        set; the ones given a distribution become the search space of `.sweep()`."""
+        copy = self.model_copy(deep=True)
+        for name, value in inputs.items():
+            if isinstance(value, Entity) and not isinstance(value, Input):
+                copy._search_space[name] = value
+                copy.inputs.pop(name, None)
+            else:
+                copy.inputs[name] = value
+                copy._search_space.pop(name, None)
+        return copy
+
+    def sweep(self, *, primary_metric: str, goal: str, **settings: Any) -> SweepJob:
+        """A sweep job with this command as its trial (azure.ai.ml's `.sweep()`)."""
+        from orchard.entities.sweep import sweep_of
+
+        return sweep_of(self, primary_metric=primary_metric, goal=goal, **settings)
+
+    _inline_environment = field_validator("environment", mode="before")(name_inline_environment)
 
     @field_validator("environment_variables", mode="before")
     @classmethod

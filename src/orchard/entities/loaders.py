@@ -20,6 +20,7 @@ from orchard.entities.datastores import DatastoreBase
 from orchard.entities.jobs import CommandJob
 from orchard.entities.registry import resource_class
 from orchard.entities.spec import apply_overrides, read_yaml, validate_spec
+from orchard.entities.sweep import Job, SweepJob, TrialCommand
 from orchard.entities.workspace import Workspace
 from orchard.errors import OrchardError, SpecError
 
@@ -70,16 +71,27 @@ def load_compute(source: Source, *, params_override: Iterable[str] = (), **kw: A
     return loaded
 
 
-def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> CommandJob:
-    """A command job spec; its inline environment's conda file is read in too."""
+def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> Job:
+    """A command or sweep job spec; its code path is resolved against the spec's folder and
+    its inline environment's conda file is read in."""
     body, origin = _body(source, params_override)
     kind = str(body.get("type", "command"))
-    if kind != "command":
+    base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    job: Job
+    if kind == "sweep":
+        trial = body.get("trial")
+        code = trial.get("code") if isinstance(trial, dict) else None
+        if isinstance(trial, dict) and isinstance(code, str) and _is_relative_local(code):
+            trial["code"] = str((base / code).resolve())
+        job = _validate(SweepJob, body, origin, **kw)
+        command: CommandJob | TrialCommand = job.trial
+    elif kind == "command":
+        job = command = _validate(CommandJob, body, origin, **kw)
+    else:
         raise SpecError(f"{origin}: field 'type': job type {kind!r} is not supported yet")
-    job = _validate(CommandJob, body, origin, **kw)
-    if isinstance(job.environment, Environment) and isinstance(job.environment.conda_file, str):
-        base = Path(origin).parent if origin != "<spec>" else Path.cwd()
-        job.environment.conda_file = read_conda_file(base / job.environment.conda_file, origin)
+    environment = command.environment
+    if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
+        environment.conda_file = read_conda_file(base / environment.conda_file, origin)
     return job
 
 

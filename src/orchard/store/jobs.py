@@ -89,13 +89,12 @@ class JobRepository:
         exclude_types: Sequence[str] = (),
         parent_id: int | None = None,
     ) -> list[JobRow]:
-        """Runs matching `search`; jobs of `exclude_types` and other parents' children left
-        out in the same query (its limit counts only the rows kept)."""
-        query = search_query(search)
+        """Runs matching `search`: the children of `parent_id`, or with none the jobs that
+        have no parent (a sweep's trials are listed under it), and none of `exclude_types`;
+        all in one query, so its limit counts only the rows kept."""
+        query = search_query(search).where(JobRow.parent_id == parent_id)
         if exclude_types:
             query = query.where(JobRow.job_type.not_in(list(exclude_types)))
-        if parent_id is not None:
-            query = query.where(JobRow.parent_id == parent_id)
         return list(self.session.scalars(query))
 
     def search_runs(self, search: RunSearch) -> list[RunFields]:
@@ -127,7 +126,9 @@ class JobRepository:
         return self._pairs_of(ParamRow, Param, job_ids)
 
     def log_params(self, job_id: int, params: Iterable[Param]) -> None:
-        """Params are write-once: logging a different value for a key is an error."""
+        """Params are write-once: logging a different value for a key is an error. The same
+        number written another way (`32` and `32.0`) is the same value: a sweep records
+        each trial's hyperparameters, and the script may log them again as it parsed them."""
         wanted = {p.key: p.value for p in params}
         if not wanted:
             return
@@ -138,7 +139,7 @@ class JobRepository:
         new = []
         for key, value in wanted.items():
             if key in existing:
-                if existing[key] != value:
+                if existing[key] != value and not _same_number(existing[key], value):
                     raise ValidationError(
                         f"Changing param values is not allowed. Param with key='{key}' was "
                         f"already logged with value='{existing[key]}' for run ID='{job_id}'. "
@@ -296,3 +297,10 @@ def _point(
     key: str, value: float, timestamp: int, step: int, is_nan: bool, run_id: str | None = None
 ) -> Metric:
     return Metric.trusted(key, math.nan if is_nan else value, timestamp, step, run_id)
+
+
+def _same_number(first: str, second: str) -> bool:
+    try:
+        return float(first) == float(second)
+    except ValueError:
+        return False

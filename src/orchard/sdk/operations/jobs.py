@@ -1,4 +1,4 @@
-"""`ml_client.jobs`: submit, follow, cancel and download command jobs."""
+"""`ml_client.jobs`: submit, follow, cancel and download command and sweep jobs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from orchard.entities.comparison import JobComparison
-from orchard.entities.jobs import STRICT_ENVIRONMENTS, CommandJob, Input
+from orchard.entities.jobs import STRICT_ENVIRONMENTS, Input
+from orchard.entities.sweep import Job, SweepJob
 from orchard.entities.tracking import Metric, RunData
 from orchard.errors import NotFound, ValidationError
 from orchard.sdk.transport import Transport
@@ -33,12 +34,12 @@ class JobOperations:
 
     def create_or_update(
         self,
-        job: CommandJob,
+        job: Job,
         *,
         experiment_name: str | None = None,
         strict_environments: bool = False,
         **_: object,
-    ) -> CommandJob:
+    ) -> Job:
         """Upload the code and local inputs, record the job, start its runner.
 
         `strict_environments` fails the job rather than move a pinned package that has no
@@ -50,8 +51,9 @@ class JobOperations:
             prepared.experiment_name = experiment_name
         if strict_environments:
             prepared.properties[STRICT_ENVIRONMENTS] = "true"
-        if prepared.code and is_local_path(prepared.code):
-            prepared.code = self._upload(prepared.code, "code", IGNORE_FILES, max_snapshot_bytes())
+        command = prepared.trial if isinstance(prepared, SweepJob) else prepared
+        if command.code and is_local_path(command.code):
+            command.code = self._upload(command.code, "code", IGNORE_FILES, max_snapshot_bytes())
         for name, value in prepared.inputs.items():
             if isinstance(value, Input) and value.path and is_local_path(value.path):
                 value.path = self._upload(value.path, f"input {name!r}", (), None)
@@ -60,7 +62,7 @@ class JobOperations:
         self._transport.launch(workspace, submitted.name)
         return submitted
 
-    def get(self, name: str) -> CommandJob:
+    def get(self, name: str) -> Job:
         self._transport.reap(self._workspace(), [name])
         return self._transport.jobs.get(self._workspace(), name)
 
@@ -72,7 +74,7 @@ class JobOperations:
         filter: str | None = None,
         order_by: str | Sequence[str] | None = None,
         max_results: int | None = None,
-    ) -> list[CommandJob]:
+    ) -> list[Job]:
         """Jobs of one experiment (or of every experiment), newest first.
 
         `filter` and `order_by` use MLflow's search syntax, e.g.
@@ -81,7 +83,7 @@ class JobOperations:
         """
         keys = [order_by] if isinstance(order_by, str) else list(order_by or [])
 
-        def fetch() -> list[CommandJob]:
+        def fetch() -> list[Job]:
             return self._transport.jobs.list(
                 self._workspace(),
                 experiment=experiment_name,
@@ -112,16 +114,16 @@ class JobOperations:
         pandas); `NotFound` names any job the workspace does not have."""
         return self._transport.jobs.compare(self._workspace(), list(names))
 
-    def cancel(self, name: str) -> CommandJob:
+    def cancel(self, name: str) -> Job:
         """Ask for the cancel: the runner sees it within a second, stops the whole command,
         then marks the job Canceled (`stream` waits for that)."""
         self._transport.jobs.request_cancel(self._workspace(), name)
         return self.get(name)
 
-    def begin_cancel(self, name: str) -> CommandJob:
+    def begin_cancel(self, name: str) -> Job:
         return self.cancel(name)
 
-    def stream(self, name: str, *, out: TextIO | None = None) -> CommandJob:
+    def stream(self, name: str, *, out: TextIO | None = None) -> Job:
         """Print the job's std_log as it grows, until the job ends."""
         sink = out or sys.stdout
         log = self._transport.log_path(self._workspace(), name)

@@ -6,6 +6,7 @@ it, not minutes later inside a runner.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +72,11 @@ class Resolver:
         bound = {name: self._input(workspace, name, value) for name, value in job.inputs.items()}
         return {name: value for name, value in bound.items() if value is not None}
 
-    def outputs(self, job_name: str, job: CommandJob) -> dict[str, dict[str, Any]]:
+    def outputs(
+        self, job_name: str, outputs: Mapping[str, Output | None]
+    ) -> dict[str, dict[str, Any]]:
         resolved = {}
-        for name, output in job.outputs.items():
+        for name, output in outputs.items():
             given = output or Output()
             path = given.path or DEFAULT_OUTPUT_ROOT.format(job=job_name, output=name)
             path = path.replace("${{name}}", job_name)

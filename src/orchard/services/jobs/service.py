@@ -1,4 +1,4 @@
-"""Command jobs: submit (checked before anything starts), read, list, move through states.
+"""Command and sweep jobs: submit (checked before anything starts), read, list, move through states.
 
 A job is stored as a run (the `jobs` table), so everything MLflow logs into it and
 everything the runner records land in one place.
@@ -14,6 +14,7 @@ from typing import Any
 from orchard.entities.base import CreationContext
 from orchard.entities.comparison import JobComparison
 from orchard.entities.jobs import CommandJob, JobStatus
+from orchard.entities.sweep import Job, SweepJob
 from orchard.entities.tracking import RunData, Tag
 from orchard.errors import NotFound, ValidationError
 from orchard.services.context import Context
@@ -27,6 +28,7 @@ from orchard.services.tracking.status import azure_status_clause
 from orchard.store.run_query import RunSearch
 from orchard.store.tables import utcnow
 from orchard.store.tracking_tables import JobRow
+from orchard.sweep.sampling import check_space
 
 JOB_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$"
 
@@ -44,20 +46,16 @@ class JobService:
         self.runs = runs
         self.resolver = resolver
 
-    def submit(self, workspace: str, job: CommandJob) -> CommandJob:
+    def submit(self, workspace: str, job: Job) -> Job:
         """Record a job as Queued once everything it names has been found."""
         name = job.name or random_name()
         if not re.match(JOB_NAME_PATTERN, name):
             raise ValidationError(f"invalid job name {name!r}: letters, digits, '-' and '_'")
-        if not job.command.strip():
-            raise ValidationError("job command is empty")
-        self.resolver.check_command(job)
-        resolved = {
-            "compute": self.resolver.compute_name(workspace, job),
-            "environment": self.resolver.environment(workspace, job),
-            "inputs": self.resolver.inputs(workspace, job),
-            "outputs": self.resolver.outputs(name, job),
-        }
+        resolved = (
+            self._resolve_sweep(workspace, name, job)
+            if isinstance(job, SweepJob)
+            else self._resolve_command(workspace, name, job)
+        )
         experiment = self.experiments.get_or_create(workspace, job.experiment_name or "Default")
         spec = job.model_dump(mode="json", exclude_none=True, by_alias=True)
         spec.update(name=name, experiment_name=experiment.name)
@@ -70,7 +68,7 @@ class JobService:
             experiment.experiment_id,
             name=name,
             run_name=job.display_name or name,
-            job_type="command",
+            job_type=job.type,
             status=JobStatus.QUEUED,
             spec={"job": spec, "resolved": resolved},
             parent=job.parent_job_name,
@@ -78,7 +76,28 @@ class JobService:
         )
         return self.get(workspace, name)
 
-    def get(self, workspace: str, name: str) -> CommandJob:
+    def _resolve_command(self, workspace: str, name: str, job: CommandJob) -> dict[str, Any]:
+        if not job.command.strip():
+            raise ValidationError("job command is empty")
+        self.resolver.check_command(job)
+        return {
+            "compute": self.resolver.compute_name(workspace, job),
+            "environment": self.resolver.environment(workspace, job),
+            "inputs": self.resolver.inputs(workspace, job),
+            "outputs": self.resolver.outputs(name, job.outputs),
+        }
+
+    def _resolve_sweep(self, workspace: str, name: str, job: SweepJob) -> dict[str, Any]:
+        """A sweep is checked as its first trial would be, with every hyperparameter bound,
+        so a wrong input, environment or compute fails now rather than in each trial."""
+        check_space(job.sampling_algorithm, job.search_space)
+        probe = job.model_copy(update={"name": name}).trial_job(
+            0, dict.fromkeys(job.search_space, 1)
+        )
+        trial = self._resolve_command(workspace, probe.name or name, probe)
+        return {"compute": trial["compute"], "outputs": self.resolver.outputs(name, job.outputs)}
+
+    def get(self, workspace: str, name: str) -> Job:
         with self.context.store.read() as tx:
             row = self.runs.row(tx, workspace, name)
             return _job(row)
@@ -99,7 +118,7 @@ class JobService:
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
         max_results: int | None = None,
-    ) -> list[CommandJob]:
+    ) -> list[Job]:
         """Jobs of one experiment (or all), newest first unless `order_by` says otherwise.
 
         `filter_string` and `order_by` use MLflow's search syntax (`metrics.acc > 0.9`,
@@ -192,6 +211,15 @@ class JobService:
             tx.jobs.touch(row)
             return status
 
+    def set_properties(self, workspace: str, name: str, properties: dict[str, str]) -> None:
+        """Merge into the job's `properties` (a sweep's progress and best trial)."""
+        with self.context.store.begin() as tx:
+            row = self.runs.row(tx, workspace, name, lock=True)
+            job = dict(row.spec.get("job", {}))
+            job["properties"] = {**job.get("properties", {}), **properties}
+            row.spec = {**row.spec, "job": job}  # a new dict: the JSON column sees the change
+            tx.jobs.touch(row)
+
     def request_cancel(self, workspace: str, name: str) -> str:
         """Cancel a job: at once if no runner holds it, else ask its runner to stop it."""
         with self.context.store.begin() as tx:
@@ -215,10 +243,14 @@ class JobService:
             return self.runs.row(tx, workspace, name).agent_id
 
 
-def _job(row: JobRow) -> CommandJob:
+def _job(row: JobRow) -> Job:
     spec = dict(row.spec.get("job", {}))
-    spec.setdefault("command", "")
-    job = CommandJob.model_validate(spec)
+    job: Job
+    if row.job_type == "sweep":
+        job = SweepJob.model_validate(spec)
+    else:
+        spec.setdefault("command", "")
+        job = CommandJob.model_validate(spec)
     job.status = row.status
     job.name = row.name
     job.display_name = row.display_name
