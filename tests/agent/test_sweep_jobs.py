@@ -11,16 +11,19 @@ import io
 import json
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
-from conftest import Cli
 from orchard import command
 from orchard.entities.loaders import load_job
 from orchard.entities.sweep import SweepJob
 from orchard.sdk.client import MLClient
 from orchard.sweep import BanditPolicy, Choice, Uniform
+
+if TYPE_CHECKING:
+    from conftest import Cli  # the shared fixture's type; tests/server has a conftest too
 
 # Logs `metric` once per step; the value is `quality` * (step + 1) / steps, so a better
 # quality leads at every step. `pause` is the trial's own work between reports.
@@ -130,7 +133,15 @@ def test_an_azure_sweep_spec_runs_its_trials_and_records_the_best(
     assert done.properties["best_child_run_id"] == best
     assert float(done.properties["score"]) == pytest.approx(float(trials[best]["quality"]))
     assert json.loads(done.properties["best_hyperparameters"])["name"] == trials[best]["name"]
-    assert done.properties["trials_completed"] == "4"
+    progress = {k: v for k, v in done.properties.items() if k.startswith("trials_")}
+    assert progress == {
+        "trials_started": "4",
+        "trials_running": "0",
+        "trials_completed": "4",
+        "trials_failed": "0",
+        "trials_canceled": "0",
+        "trials_early_terminated": "0",
+    }
     assert f"best trial {best}" in log and "4 trials: 4 Completed" in log
     # The same seed samples the same trials again.
     again, _ = run_sweep(ml_client, job.model_copy(update={"name": None}))

@@ -22,14 +22,14 @@ from orchard.entities.search_space import (
     sampling_algorithm,
 )
 from orchard.errors import ValidationError
+from orchard.sweep.random_draws import from_unit, quantize
 from orchard.sweep.sampling import (
+    GP_STARTUP_TRIALS,
     BayesianSampler,
     Sampler,
     check_space,
-    from_unit,
     grid_size,
     make_sampler,
-    quantize,
 )
 
 RANDOM = RandomSamplingAlgorithm(seed=7)
@@ -402,3 +402,59 @@ def test_bayesian_matches_a_result_to_its_trial_despite_extra_keys() -> None:
     sampler.observe({**params, "trial": "sweep_1_trial_0"}, 0.5)
     assert isinstance(sampler, BayesianSampler)
     assert [t.state.name for t in sampler._study.trials] == ["COMPLETE"]
+
+
+def test_bayesian_over_a_used_up_space_keeps_suggesting_valid_points() -> None:
+    # 6 points in all: once each has been tried the process has nothing new, so draws repeat.
+    tiny = space(
+        c={"type": "choice", "values": ["a", "b"]},
+        n={"type": "quniform", "min_value": 0, "max_value": 2, "q": 1},
+    )
+    sampler = make_sampler(BAYESIAN, tiny, "maximize", seed=0)
+    seen = set()
+    for params in draws_observed(sampler, 30, lambda p: float(p["n"])):
+        assert params["c"] in ("a", "b") and params["n"] in (0, 1, 2)
+        seen.add((params["c"], params["n"]))
+    assert len(seen) == 6
+
+
+def test_bayesian_does_not_repeat_a_point_while_untried_ones_remain() -> None:
+    grid = space(
+        a={"type": "quniform", "min_value": 0, "max_value": 9, "q": 1},
+        b={"type": "choice", "values": [0, 1, 2]},
+    )
+    sampler = make_sampler(BAYESIAN, grid, "maximize", seed=1)
+    tried = draws_observed(sampler, 30, lambda p: -((p["a"] - 6) ** 2) - p["b"])
+    modelled = [(p["a"], p["b"]) for p in tried[GP_STARTUP_TRIALS:]]
+    earlier = {(p["a"], p["b"]) for p in tried[:GP_STARTUP_TRIALS]}
+    assert len(set(modelled)) == len(modelled) and not earlier & set(modelled)
+    assert (6, 0) in earlier | set(modelled)
+
+
+def branin(params: dict[str, Any]) -> float:
+    x1, x2 = params["x1"], params["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+def test_bayesian_gets_within_one_percent_of_branins_minimum_in_80_trials() -> None:
+    # Random sampling needs about 9,000 trials for this (bench/bench_sweep_quality.py).
+    box = space(
+        x1={"type": "uniform", "min_value": -5, "max_value": 10},
+        x2={"type": "uniform", "min_value": 0, "max_value": 15},
+    )
+    sampler = make_sampler(BAYESIAN, box, "minimize", seed=0)
+    values = [branin(p) for p in draws_observed(sampler, 80, branin)]
+    assert min(values) <= 0.397887 * 1.01
+
+
+def draws_observed(
+    sampler: Sampler, n: int, objective: Callable[[dict[str, Any]], float]
+) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(n):
+        params = sampler.suggest()
+        assert params is not None
+        sampler.observe(params, objective(params))
+        out.append(params)
+    return out

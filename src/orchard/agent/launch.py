@@ -12,12 +12,14 @@ from pathlib import Path
 
 from orchard.config import Settings
 from orchard.entities.jobs import JobStatus
+from orchard.runtime.processes import alive
 from orchard.services import Services
 from orchard.services.jobs.states import is_terminal
 
 # Sent by a process that just asked for a job's cancel (a sweep stopping a trial early) so
 # the job's runner looks at the store now instead of at its next tick.
 LOOK_NOW_SIGNAL = signal.SIGUSR1
+RUNNER_PID = "runner.pid"
 
 
 def start_runner(services: Services, workspace: str, job: str) -> None:
@@ -46,7 +48,12 @@ def _fork_runner(services: Services, workspace: str, job: str, root: Path) -> No
     code = 1
     try:
         os.setsid()  # out of the submitter's session: a Ctrl-C there does not reach it
-        code = 0 if os.fork() else _run_forked(services, settings, job, root)
+        runner = os.fork()
+        if runner:
+            _record_pid(root, runner)
+            code = 0
+        else:
+            code = _run_forked(services, settings, job, root)
     finally:
         os._exit(code)  # never return into the submitter's code, nor run its atexit hooks
 
@@ -100,7 +107,7 @@ def _spawn_runner(services: Services, workspace: str, job: str, root: Path) -> N
         "ORCHARD_DATABASE_URL": services.context.store.url,
     }
     with (root / "runner.log").open("ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -119,6 +126,13 @@ def _spawn_runner(services: Services, workspace: str, job: str, root: Path) -> N
             start_new_session=True,
             cwd=root,
         )
+    _record_pid(root, process.pid)
+
+
+def _record_pid(root: Path, pid: int) -> None:
+    """Before the runner claims its job (and records itself as its agent), this is how a
+    runner that died at once is told from one not started yet."""
+    (root / RUNNER_PID).write_text(str(pid), encoding="utf-8")
 
 
 def reap_dead_runners(services: Services, workspace: str, names: list[str]) -> None:
@@ -126,10 +140,13 @@ def reap_dead_runners(services: Services, workspace: str, names: list[str]) -> N
     host = socket.gethostname()
     for name in names:
         agent = services.jobs.agent_of(workspace, name)
-        if not agent or not agent.startswith(host + ":"):
+        if not agent:
+            _reap_unclaimed(services, workspace, name)
+            continue
+        if not agent.startswith(host + ":"):
             continue
         pid = int(agent.rsplit(":", 1)[1])
-        if _alive(pid):
+        if alive(pid):
             continue
         job = services.jobs.get(workspace, name)
         if job.status == JobStatus.CANCEL_REQUESTED:
@@ -146,13 +163,24 @@ def reap_dead_runners(services: Services, workspace: str, names: list[str]) -> N
             )
 
 
-def _alive(pid: int) -> bool:
+def _reap_unclaimed(services: Services, workspace: str, name: str) -> None:
+    """A queued job whose runner, started here, exited before it claimed the job."""
+    record = services.context.home / "runs" / name / RUNNER_PID
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as dead.
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ", 1)[-1].startswith("Z"))
+        pid = int(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not started from this machine, or not yet
+    if alive(pid) or services.jobs.agent_of(workspace, name):
+        return  # still starting, or it claimed the job meanwhile
+    status = services.jobs.get(workspace, name).status
+    if status == JobStatus.QUEUED:
+        log = services.context.home / "runs" / name / "runner.log"
+        services.jobs.set_status(
+            workspace,
+            name,
+            JobStatus.FAILED,
+            error={
+                "code": "RunnerLost",
+                "message": f"the runner process {pid} exited before it started the job (see {log})",
+            },
+        )

@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_job(settings: Settings, job: str) -> int:
     """Run one job in this process; the exit code says whether it completed."""
     become_subreaper()
-    services = Services.open(settings)
+    services = Services.open(settings, migrate=False)
     try:
         if isinstance(services.jobs.get(settings.workspace, job), SweepJob):
             from orchard.agent.sweep import SweepRunner

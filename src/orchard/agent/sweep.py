@@ -37,6 +37,8 @@ POLL_SECONDS = 0.25
 CANCEL_CHECK_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0
 DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default and its ceiling
+EARLY_TERMINATED = "early_terminated"
+ENDS = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, EARLY_TERMINATED)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class SweepRunner:
             lambda trial: fork_attached_runner(services, workspace, trial)
         )
         self.exhausted = False
+        self._changed = False  # trials started or ended since progress was last written
         self._heartbeat = 0.0
 
     # -- the loop --------------------------------------------------------------------------
@@ -138,17 +141,13 @@ class SweepRunner:
             self._launch(sampler, log)
             if not self._active() and (self.exhausted or len(self.trials) >= self._max_total()):
                 return self._finish(log, timed_out=False)
+            if self._changed:
+                self._record_progress()  # once for the ends and starts just seen
             exited = self.processes.wait(self._wait_seconds())
             self._refresh(sampler, log, exited)
             self._terminate_early(log)
 
     def _launch(self, sampler: Sampler, log: TextIO) -> None:
-        started = len(self.trials)
-        self._fill(sampler, log)
-        if len(self.trials) > started:
-            self._record_progress()
-
-    def _fill(self, sampler: Sampler, log: TextIO) -> None:
         while (
             not self.exhausted
             and len(self._active()) < self._max_concurrent()
@@ -168,6 +167,7 @@ class SweepRunner:
         self.services.runs.log_batch(self.workspace, job.name, params=hyper)
         pid = self.processes.start(job.name)
         self.trials[job.name] = Trial(job.name, params, pid)
+        self._changed = True
         self._say(log, f"trial {job.name} started: {_params_text(params)}")
 
     def _refresh(self, sampler: Sampler, log: TextIO, exited: set[int]) -> None:
@@ -184,8 +184,7 @@ class SweepRunner:
             ok = trial.status == JobStatus.COMPLETED or trial.stopped_early
             sampler.observe(trial.params, trial.value if ok else None)
             self._say(log, self._ended(trial))
-        if ended:
-            self._record_progress()
+            self._changed = True
 
     def _metric_values(self, trial: str) -> list[float]:
         metric = self.sweep.objective.primary_metric
@@ -237,6 +236,7 @@ class SweepRunner:
     # -- the end ---------------------------------------------------------------------------
 
     def _finish(self, log: TextIO, *, timed_out: bool) -> str:
+        self._record_progress()
         best = self._best()
         if best is None:
             return self._fail_unscored(log, self.sweep.objective.primary_metric)
@@ -292,22 +292,25 @@ class SweepRunner:
     # -- bookkeeping -----------------------------------------------------------------------
 
     def _record_progress(self) -> None:
+        counts = self._counts()
         progress = {
             "trials_started": str(len(self.trials)),
             "trials_running": str(len(self._active())),
-            **{f"trials_{state.lower()}": str(n) for state, n in self._counts().items()},
+            **{f"trials_{state.lower()}": str(counts.get(state, 0)) for state in ENDS},
         }
         best = self._best()
         if best is not None:
             progress |= {"best_child_run_id": best.name, "score": repr(best.value)}
         self.jobs.set_properties(self.workspace, self.name, progress)
+        self._changed = False
 
     def _counts(self) -> dict[str, int]:
-        """How many trials are in each state, a stopped one as early_terminated."""
+        """How many trials ended each way, a stopped one as early_terminated."""
         counts: dict[str, int] = {}
         for trial in self.trials.values():
-            state = "early_terminated" if trial.stopped_early else trial.status
-            counts[state] = counts.get(state, 0) + 1
+            if is_terminal(trial.status):
+                state = EARLY_TERMINATED if trial.stopped_early else trial.status
+                counts[state] = counts.get(state, 0) + 1
         return dict(sorted(counts.items()))
 
     def _opening(self) -> str:

@@ -25,7 +25,9 @@ def serve_tracking(services: Services, workspace: str) -> Iterator[str]:
     """Serve on a socket bound before the server is built: the URI is known at once, and
     importing the web stack overlaps the script's own start-up. Calls made before the
     server runs wait in the socket's backlog."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Named TCP: asyncio turns Nagle off (TCP_NODELAY) only for sockets that say so, and
+    # with it on, each answer waits out the client's delayed ACK (40 ms).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
     port = listener.getsockname()[1]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from orchard.cli import common
+from orchard.cli.lineage_views import render_lineage, render_used_by
 from orchard.cli.output import OutputFormat, console, show, show_list
 from orchard.cli.progress import upload_progress
 from orchard.entities.assets import Data, Environment, Model
@@ -154,8 +155,11 @@ def environment_create(
     _create("environment", load_environment, fields, file, set_, strict, tags, workspace, output)
 
 
-def _add_common_commands(app: typer.Typer, kind: str, columns: list[str]) -> None:
-    """list, show, update, archive, restore: the same for every versioned kind."""
+def _add_common_commands(
+    app: typer.Typer, kind: str, columns: list[str], *, with_show: bool = True
+) -> None:
+    """list, show, update, archive, restore: the same for every versioned kind (data and
+    model have a show of their own, with lineage)."""
 
     @app.command("list")
     def list_(
@@ -175,21 +179,23 @@ def _add_common_commands(app: typer.Typer, kind: str, columns: list[str]) -> Non
             if include_archived
             else ListViewType.ACTIVE_ONLY
         )
-        wanted = {k: (v or None) for k, v in common.parse_pairs(tags, "--tag").items()}
-        items = _ops(kind, workspace).list(name, list_view_type=view, tags=wanted or None)
+        items = _ops(kind, workspace).list(name, list_view_type=view, tags=_tag_filter(tags))
         show_list(items, columns, output)
 
-    @app.command("show")
-    def show_(
-        name: common.RequiredName,
-        version: common.Version = None,
-        label: common.Label = None,
-        workspace: common.Workspace = None,
-        resource_group: common.ResourceGroup = None,
-        output: common.Output = OutputFormat.table,
-    ) -> None:
-        """Show one version (the latest unless --version or --label is given)."""
-        show(_ops(kind, workspace).get(name, version, label), output)
+    if with_show:
+
+        @app.command("show")
+        def show_(
+            name: common.RequiredName,
+            version: common.Version = None,
+            label: common.Label = None,
+            tags: common.Tags = None,
+            workspace: common.Workspace = None,
+            resource_group: common.ResourceGroup = None,
+            output: common.Output = OutputFormat.table,
+        ) -> None:
+            """Show one version (the latest unless --version, --label or --tag picks one)."""
+            show(_ops(kind, workspace).get(name, version, label, tags=_tag_filter(tags)), output)
 
     @app.command("update")
     def update(
@@ -248,6 +254,12 @@ def _add_download_command(app: typer.Typer, kind: str) -> None:
         console.print(f"Downloaded {kind} {name} to {written}")
 
 
+def _tag_filter(tags: list[str] | None) -> dict[str, str | None] | None:
+    """`--tag K=V` (the value must match) or `--tag K` (the tag must be there)."""
+    wanted = {k: (v or None) for k, v in common.parse_pairs(tags, "--tag").items()}
+    return wanted or None
+
+
 def _changes(
     current: Asset,
     assignments: list[str],
@@ -278,12 +290,56 @@ def _changes(
     return changes
 
 
+@model_app.command("show")
+def model_show(
+    name: common.RequiredName,
+    version: common.Version = None,
+    label: common.Label = None,
+    tags: common.Tags = None,
+    lineage: Annotated[
+        bool, typer.Option("--lineage", help="The job, code, environment, params and data")
+    ] = False,
+    workspace: common.Workspace = None,
+    resource_group: common.ResourceGroup = None,
+    output: common.Output = OutputFormat.table,
+) -> None:
+    """Show one version (the latest unless --version, --label or --tag picks one)."""
+    models = common.client(workspace).models
+    model = models.get(name, version, label, tags=_tag_filter(tags))
+    if lineage:
+        render_lineage(models.lineage(name, model.version), output)
+    else:
+        show(model, output)
+
+
+@data_app.command("show")
+def data_show(
+    name: common.RequiredName,
+    version: common.Version = None,
+    label: common.Label = None,
+    tags: common.Tags = None,
+    used_by: Annotated[
+        bool, typer.Option("--used-by", help="The jobs that read it and the models they made")
+    ] = False,
+    workspace: common.Workspace = None,
+    resource_group: common.ResourceGroup = None,
+    output: common.Output = OutputFormat.table,
+) -> None:
+    """Show one version (the latest unless --version, --label or --tag picks one)."""
+    data = common.client(workspace).data
+    asset = data.get(name, version, label, tags=_tag_filter(tags))
+    if used_by:
+        render_used_by(data.used_by(name, asset.version), output)
+    else:
+        show(asset, output)
+
+
 for _app, _kind, _columns in (
     (data_app, "data", LIST_COLUMNS),
     (model_app, "model", LIST_COLUMNS),
     (environment_app, "environment", ENV_COLUMNS),
 ):
-    _add_common_commands(_app, _kind, _columns)
+    _add_common_commands(_app, _kind, _columns, with_show=_kind == "environment")
 _add_download_command(data_app, "data")
 _add_download_command(model_app, "model")
 

@@ -69,6 +69,7 @@ def register_commands(only: str | None = None) -> None:
             app.command(name)(command)
         return
     from orchard.cli.assets import data_app, environment_app, model_app
+    from orchard.cli.endpoints import deployment_app, endpoint_app
     from orchard.cli.jobs import job_app
     from orchard.cli.quickstart import quickstart
     from orchard.cli.resources import compute_app, datastore_app, workspace_app
@@ -80,6 +81,8 @@ def register_commands(only: str | None = None) -> None:
     app.add_typer(environment_app, name="environment")
     app.add_typer(compute_app, name="compute")
     app.add_typer(job_app, name="job")
+    app.add_typer(endpoint_app, name="online-endpoint")
+    app.add_typer(deployment_app, name="online-deployment")
     app.command("quickstart")(quickstart)
     app.command("server")(server)
     app.command("init")(init)

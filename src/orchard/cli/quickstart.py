@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pickle
 import sys
-import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.panel import Panel
@@ -16,6 +14,11 @@ from rich.table import Table
 from orchard.cli import common
 from orchard.cli.output import OutputFormat, console, show
 from orchard.entities.assets import Data, Model
+from orchard.entities.endpoints import (
+    CodeConfiguration,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+)
 from orchard.entities.jobs import CommandJob, Input, Output
 from orchard.entities.workspace import Workspace
 from orchard.errors import NotFound, OrchardError
@@ -25,6 +28,7 @@ from orchard.sdk.client import MLClient
 QUICKSTART_WORKSPACE = "quickstart"
 DATA_NAME = "iris"
 MODEL_NAME = "iris-classifier"
+ENDPOINT_NAME = "iris-endpoint"
 EXPERIMENT = "quickstart"
 SAMPLE = {"sepal_length": 6.1, "sepal_width": 2.8, "petal_length": 4.7, "petal_width": 1.2}
 
@@ -34,7 +38,8 @@ def quickstart(
         str, typer.Option("--workspace-name", "-w", help="Workspace to use")
     ] = QUICKSTART_WORKSPACE,
 ) -> None:
-    """Workspace, data asset, tracked training job, registered model, a scored request."""
+    """Workspace, data asset, tracked training job, registered model, an online endpoint
+    serving it, and a request scored through that endpoint."""
     client = common.client(workspace, create_workspace=False)
     console.print(Panel.fit(f"Orchard quickstart\nstore: {client.settings.home}", style="green"))
     _ensure_workspace(client, workspace)
@@ -44,11 +49,13 @@ def quickstart(
     model = client.models.get(MODEL_NAME, label="latest")
     console.print(f"[bold]5.[/] Registered model [cyan]{model.name}:{model.version}[/]")
     show(model, OutputFormat.table)
-    _score(client, model)
+    _serve(client, model)
     console.print(
         f"\nNext: [bold]orchard job show -n {job.name} -w {workspace}[/], "
         f"[bold]orchard job list --experiment {EXPERIMENT} -w {workspace}[/], "
-        f"[bold]orchard model list -w {workspace}[/]"
+        f"[bold]orchard online-endpoint invoke -n {ENDPOINT_NAME} -r request.json -w "
+        f"{workspace}[/]; the endpoint serves until "
+        f"[bold]orchard online-endpoint delete -n {ENDPOINT_NAME} -w {workspace}[/]"
     )
 
 
@@ -114,15 +121,28 @@ def _show_metrics(client: MLClient, job: CommandJob) -> None:
     console.print(chart)
 
 
-def _score(client: MLClient, model: Model) -> None:
-    import pandas as pd
-
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = client.models.download(model.name, model.version, download_path=scratch)
-        with (Path(folder) / "model.pkl").open("rb") as handle:
-            predictor: Any = pickle.load(handle)  # our own job's output, just written
-    answer = predictor.predict(pd.DataFrame([SAMPLE]))[0]
-    console.print(f"[bold]6.[/] Scored a request: {SAMPLE} -> [green]{answer}[/]")
+def _serve(client: MLClient, model: Model) -> None:
+    """Deploy the model behind an online endpoint and score a request through it."""
+    endpoint = ManagedOnlineEndpoint(name=ENDPOINT_NAME, description="Orchard quickstart")
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    deployment = ManagedOnlineDeployment(
+        name="blue",
+        endpoint_name=ENDPOINT_NAME,
+        model=f"azureml:{model.name}:{model.version}",
+        code_configuration=CodeConfiguration(
+            code=str(_shipped("score")), scoring_script="score.py"
+        ),
+        instance_count=1,
+    )
+    client.online_deployments.begin_create_or_update(deployment).result()
+    endpoint.traffic = {"blue": 100}
+    served = client.online_endpoints.begin_create_or_update(endpoint).result()
+    console.print(
+        f"[bold]6.[/] Deployed {model.name}:{model.version} to online endpoint "
+        f"[cyan]{ENDPOINT_NAME}[/] at {served.scoring_uri}"
+    )
+    answer = client.online_endpoints.invoke(ENDPOINT_NAME, request={"data": [SAMPLE]})
+    console.print(f"[bold]7.[/] Scored a request: {SAMPLE} -> [green]{answer}[/]")
 
 
 def _shipped(name: str) -> Path:

@@ -17,6 +17,7 @@ from orchard.entities.assets import Data, Environment, Model
 from orchard.entities.base import Resource
 from orchard.entities.compute import ComputeBase
 from orchard.entities.datastores import DatastoreBase
+from orchard.entities.endpoints import ManagedOnlineDeployment, ManagedOnlineEndpoint
 from orchard.entities.jobs import CommandJob
 from orchard.entities.registry import resource_class
 from orchard.entities.spec import apply_overrides, read_yaml, validate_spec
@@ -95,6 +96,31 @@ def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) 
     return job
 
 
+def load_online_endpoint(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> ManagedOnlineEndpoint:
+    return _load(ManagedOnlineEndpoint, source, params_override, **kw)
+
+
+def load_online_deployment(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> ManagedOnlineDeployment:
+    """A deployment spec: its model path, scoring code and conda file are resolved against
+    the spec's folder, and the conda file read in."""
+    body, origin = _body(source, params_override)
+    base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    for holder, field in (("model", "path"), ("code_configuration", "code")):
+        part = body.get(holder)
+        value = part.get(field) if isinstance(part, dict) else None
+        if isinstance(part, dict) and isinstance(value, str) and _is_relative_local(value):
+            part[field] = str((base / value).resolve())
+    deployment = _validate(ManagedOnlineDeployment, body, origin, **kw)
+    environment = deployment.environment
+    if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
+        environment.conda_file = read_conda_file(base / environment.conda_file, origin)
+    return deployment
+
+
 def read_conda_file(path: Path, origin: str) -> dict[str, Any]:
     if not path.is_file():
         raise SpecError(f"{origin}: field 'conda_file': file {path} not found")
@@ -151,4 +177,7 @@ def _typed(lookup: Any, kind: str, body: dict[str, Any], origin: str) -> type[Re
 
 
 def _is_relative_local(value: str) -> bool:
-    return "://" not in value and not value.startswith("azureml:") and not Path(value).is_absolute()
+    # `runs:/<run>/...` (MLflow's, one slash) names a job's output, not a file here.
+    if value.startswith(("azureml:", "runs:/")):
+        return False
+    return "://" not in value and not Path(value).is_absolute()

@@ -8,11 +8,14 @@ from orchard.entities.assets import VERSIONED_KINDS
 from orchard.entities.base import Asset, Resource
 from orchard.entities.compute import COMPUTE_TYPES
 from orchard.entities.datastores import DATASTORE_TYPES
+from orchard.entities.endpoints import ONLINE_DEPLOYMENT_TYPES, ONLINE_ENDPOINT_TYPES
 from orchard.errors import ValidationError
 
 RESOURCE_TYPES: dict[str, dict[str, type[Resource]]] = {
     "datastore": dict(DATASTORE_TYPES),
     "compute": dict(COMPUTE_TYPES),
+    "online_endpoint": dict(ONLINE_ENDPOINT_TYPES),
+    "online_deployment": dict(ONLINE_DEPLOYMENT_TYPES),
 }
 
 

@@ -15,8 +15,10 @@ from orchard.services import Services
 from orchard.services.assets import AssetService
 from orchard.services.compute import ComputeService
 from orchard.services.datastores import DatastoreService
+from orchard.services.endpoints import OnlineDeploymentService, OnlineEndpointService
 from orchard.services.files import FileService
 from orchard.services.jobs import JobService
+from orchard.services.lineage import LineageService
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -42,12 +44,15 @@ class Transport(Protocol):
     experiments: ExperimentService
     runs: RunService
     jobs: JobService
+    lineage: LineageService
     experiment_search: ExperimentSearch
     metric_history: MetricHistoryService
     logged_models: LoggedModelService
     model_versions: ModelVersionService
     registry: RegistryService
     artifacts: ArtifactService
+    online_endpoints: OnlineEndpointService
+    online_deployments: OnlineDeploymentService
 
     def launch(self, workspace: str, job: str) -> None:
         """Start running a queued job (embedded: a runner process on this machine)."""
@@ -57,6 +62,14 @@ class Transport(Protocol):
 
     def log_path(self, workspace: str, job: str) -> Path:
         """Where the job's std_log grows while it runs."""
+
+    def serve_endpoint(self, workspace: str, endpoint: str) -> str:
+        """Make sure the online endpoint is served; its base URL."""
+
+    def stop_endpoint(self, workspace: str, endpoint: str) -> None: ...
+
+    def deployment_logs(self, workspace: str, endpoint: str, deployment: str, lines: int) -> str:
+        """The last lines of each of a deployment's workers' logs."""
 
     def close(self) -> None: ...
 
@@ -80,12 +93,15 @@ class EmbeddedTransport:
         self.experiments = services.experiments
         self.runs = services.runs
         self.jobs = services.jobs
+        self.lineage = services.lineage
         self.experiment_search = services.experiment_search
         self.metric_history = services.metric_history
         self.logged_models = services.logged_models
         self.model_versions = services.model_versions
         self.registry = services.registry
         self.artifacts = services.artifacts
+        self.online_endpoints = services.online_endpoints
+        self.online_deployments = services.online_deployments
 
     @classmethod
     def open(cls, settings: Settings) -> EmbeddedTransport:
@@ -103,6 +119,21 @@ class EmbeddedTransport:
 
     def log_path(self, workspace: str, job: str) -> Path:
         return self.services.context.home / "runs" / job / "user_logs" / "std_log.txt"
+
+    def serve_endpoint(self, workspace: str, endpoint: str) -> str:
+        from orchard.serving.launch import ensure_host
+
+        return ensure_host(self.services, workspace, endpoint)
+
+    def stop_endpoint(self, workspace: str, endpoint: str) -> None:
+        from orchard.serving.launch import stop_host
+
+        stop_host(self.services, workspace, endpoint)
+
+    def deployment_logs(self, workspace: str, endpoint: str, deployment: str, lines: int) -> str:
+        from orchard.serving.launch import deployment_log
+
+        return deployment_log(self.services, workspace, endpoint, deployment, lines)
 
     def close(self) -> None:
         self.services.close()

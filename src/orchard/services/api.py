@@ -8,10 +8,12 @@ from orchard.config import Settings
 from orchard.services.assets import AssetService
 from orchard.services.compute import ComputeService
 from orchard.services.context import Context
-from orchard.services.data import check_asset_path
+from orchard.services.data import check_asset_path, link_job
 from orchard.services.datastores import DatastoreService
+from orchard.services.endpoints import OnlineDeploymentService, OnlineEndpointService
 from orchard.services.files import FileService
 from orchard.services.jobs import JobService, Resolver
+from orchard.services.lineage import LineageService
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -34,7 +36,7 @@ class Services:
         self.files = FileService(context, self.datastores)
         self.compute = ComputeService(context)
         self.data = AssetService(context, "data", check_asset_path)
-        self.models = AssetService(context, "model", check_asset_path)
+        self.models = AssetService(context, "model", check_asset_path, link_job)
         self.environments = AssetService(context, "environment")
         self.tables = TableService(self.files)
         self.experiments = ExperimentService(context)
@@ -47,10 +49,19 @@ class Services:
         self.artifacts = ArtifactService(self.datastores, self.runs)
         resolver = Resolver(self.data, self.environments, self.compute, self.datastores)
         self.jobs = JobService(context, self.experiments, self.runs, resolver)
+        self.lineage = LineageService(context)
+        self.online_endpoints = OnlineEndpointService(context, self.secrets)
+        self.online_deployments = OnlineDeploymentService(
+            context, self.online_endpoints, self.models, self.environments
+        )
 
     @classmethod
-    def open(cls, settings: Settings, *, storage_root: Path | None = None) -> Services:
-        store = Store(settings.database_url)
+    def open(
+        cls, settings: Settings, *, storage_root: Path | None = None, migrate: bool = True
+    ) -> Services:
+        """`migrate=False` where the store is known current (a job's runner: its job was
+        submitted through it), saving the schema check."""
+        store = Store(settings.database_url, migrate=migrate)
         return cls(Context(store=store, home=settings.home, storage_root=storage_root))
 
     def close(self) -> None:

@@ -17,19 +17,31 @@ LATEST = "latest"
 _SERVER_FIELDS = {"id", "creation_context", "schema_", "archived", "version"}
 
 Check = Callable[[Transaction, str, Asset], None]
+Prepare = Callable[[Asset], Asset]
+Tags = Mapping[str, str | None]
 
 
 class AssetService:
-    """The same rules for every versioned kind; `check` adds a kind's own validation."""
+    """The same rules for every versioned kind; `check` adds a kind's own validation and
+    `prepare` fills in what a kind derives from the rest (a model's job from its path)."""
 
-    def __init__(self, context: Context, kind: str, check: Check | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        kind: str,
+        check: Check | None = None,
+        prepare: Prepare | None = None,
+    ) -> None:
         self.context = context
         self.kind = kind
         self._check = check
+        self._prepare = prepare
 
     def create_or_update(self, workspace: str, asset: Asset, *, create_only: bool = False) -> Asset:
         """Create a version; an existing version may change only its mutable fields."""
         self._expect_kind(asset)
+        if self._prepare:
+            asset = self._prepare(asset)
         with self.context.store.begin() as tx:
             workspace_id = tx.workspaces.id_of(workspace)
             if asset.version is not None:
@@ -43,10 +55,20 @@ class AssetService:
             return tx.assets.create(workspace_id, asset, created_by=self.context.user)
 
     def get(
-        self, workspace: str, name: str, version: str | None = None, label: str | None = None
+        self,
+        workspace: str,
+        name: str,
+        version: str | None = None,
+        label: str | None = None,
+        tags: Tags | None = None,
     ) -> Asset:
+        """One version; with `tags`, the newest active version that has all of them."""
         if version is not None and label is not None:
             raise ValidationError("give a version or a label, not both")
+        if version is not None and tags:
+            raise ValidationError(
+                "tags choose among versions: give a label with them, not a version"
+            )
         with self.context.store.read() as tx:
             workspace_id = tx.workspaces.id_of(workspace)
             if version is not None:
@@ -55,6 +77,8 @@ class AssetService:
                 raise ValidationError(
                     f"unknown label {label!r}: the label Orchard knows is 'latest'"
                 )
+            if tags:
+                return self._latest_tagged(tx, workspace_id, name, tags)
             return tx.assets.latest(workspace_id, self.kind, name)
 
     def resolve(self, workspace: str, reference: str) -> Asset:
@@ -97,6 +121,16 @@ class AssetService:
         with self.context.store.begin() as tx:
             workspace_id = tx.workspaces.id_of(workspace)
             tx.assets.set_archived(workspace_id, self.kind, name, version, value)
+
+    def _latest_tagged(self, tx: Transaction, workspace_id: int, name: str, tags: Tags) -> Asset:
+        if not tx.assets.exists(workspace_id, self.kind, name):
+            raise NotFound(f"{self.kind} {name!r} not found")
+        # Newest first, archived versions left out: what `latest` means without tags.
+        found = tx.assets.versions(workspace_id, self.kind, name, AssetFilter(tags=tags))
+        if not found:
+            wanted = ", ".join(k if v is None else f"{k}={v}" for k, v in tags.items())
+            raise NotFound(f"{self.kind} {name!r} has no active version with tags {wanted}")
+        return found[0]
 
     def _find(self, tx: Transaction, workspace_id: int, name: str, version: str) -> Asset | None:
         try:

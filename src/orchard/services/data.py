@@ -12,6 +12,8 @@ from orchard.storage.paths import safe_join
 from orchard.storage.uris import is_remote_uri, parse_datastore_uri
 from orchard.store import Transaction
 
+# Paths that name a job's output (Azure's form and MLflow's).
+JOB_PATH_PREFIXES = ("azureml://jobs/", "runs:/")
 # Schemes a data or model asset may reference in place.
 REMOTE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "az", "wasb", "wasbs", "adl", "http", "https")
 
@@ -24,8 +26,10 @@ def check_asset_path(tx: Transaction, workspace: str, asset: Asset) -> None:
             return
         raise ValidationError(f"{asset.kind} {asset.name}: path is required")
     where = f"{asset.kind} {asset.name}: path {path!r}"
-    if path.startswith("azureml://jobs/") or path.startswith("runs:/"):
-        return  # job outputs are checked by the job services when they exist
+    job = job_of_path(path)
+    if job is not None:
+        _check_job(tx, workspace, where, job)
+        return
     located = parse_datastore_uri(path)
     if located is not None:
         workspace_id = tx.workspaces.id_of(workspace)
@@ -43,6 +47,31 @@ def check_asset_path(tx: Transaction, workspace: str, asset: Asset) -> None:
     raise ValidationError(
         f"{where}: local paths must be uploaded first (the SDK and CLI do this for you)"
     )
+
+
+def job_of_path(path: str | None) -> str | None:
+    """The job an `azureml://jobs/<job>/...` or `runs:/<run>/...` path names (a job's
+    name is its run id), else None."""
+    for prefix in JOB_PATH_PREFIXES:
+        if path and path.startswith(prefix):
+            return path[len(prefix) :].split("/", 1)[0] or None
+    return None
+
+
+def link_job(asset: Asset) -> Asset:
+    """A model made from a job's output names that job, so its lineage reaches the job
+    however the model was registered."""
+    if isinstance(asset, Model) and asset.job_name is None:
+        job = job_of_path(asset.path)
+        if job is not None:
+            return asset.model_copy(update={"job_name": job})
+    return asset
+
+
+def _check_job(tx: Transaction, workspace: str, where: str, job: str) -> None:
+    found = tx.jobs.find(job)
+    if found is None or found.workspace_id != tx.workspaces.id_of(workspace):
+        raise ValidationError(f"{where}: no job named {job!r} in workspace {workspace!r}")
 
 
 def _check_local(where: str, asset: Asset, target: Path) -> None:

@@ -7,12 +7,12 @@ concurrent creates of one name never get the same number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,18 @@ class AssetRepository:
         query = _archived_clause(query, ContainerRow.archived, where.view)
         rows = self.session.scalars(query.order_by(AssetRow.name))
         return [self._entity(row) for row in rows if _tags_match(row.tags, where.tags)]
+
+    def made_by(self, workspace_id: int, job_names: Sequence[str]) -> list[Asset]:
+        """Model versions (archived ones too) whose `job_name` is one of these jobs, oldest
+        first. A LIKE over the spec's text picks the candidates; the spec decides."""
+        if not job_names:
+            return []
+        wanted = set(job_names)
+        spec_text = cast(AssetRow.spec, Text)
+        mentions = [spec_text.contains(f'"{name}"', autoescape=True) for name in wanted]
+        query = self._rows(workspace_id, "model").where(or_(*mentions)).order_by(AssetRow.id)
+        rows = self.session.scalars(query)
+        return [self._entity(row) for row in rows if row.spec.get("job_name") in wanted]
 
     def update(
         self, workspace_id: int, kind: str, name: str, version: str, changes: Mapping[str, Any]

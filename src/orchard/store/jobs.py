@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
 from orchard.entities.tracking import Metric, Param, Tag
@@ -110,6 +110,15 @@ class JobRepository:
             JobRow.workspace_id == workspace_id, JobRow.name.in_(list(names))
         )
         return list(self.session.scalars(query))
+
+    def mentioning(self, workspace_id: int, text: str) -> list[JobRow]:
+        """The workspace's jobs whose stored spec contains `text`, newest first: one LIKE
+        over the JSON's text, a superset the caller narrows by reading the spec."""
+        query = select(JobRow).where(
+            JobRow.workspace_id == workspace_id,
+            cast(JobRow.spec, Text).contains(text, autoescape=True),
+        )
+        return list(self.session.scalars(query.order_by(JobRow.id.desc())))
 
     def children(self, parent_id: int) -> list[JobRow]:
         return list(self.session.scalars(select(JobRow).where(JobRow.parent_id == parent_id)))

@@ -20,14 +20,23 @@ class ResourceRepository:
         self.session = session
 
     def create(
-        self, workspace_id: int, kind: str, resource: Resource, *, created_by: str | None = None
+        self,
+        workspace_id: int,
+        kind: str,
+        resource: Resource,
+        *,
+        created_by: str | None = None,
+        key: str | None = None,
     ) -> Resource:
-        if self._find(workspace_id, kind, resource.name) is not None:
-            raise Conflict(f"{kind} {resource.name!r} already exists")
+        """Store `resource` under its name, or under `key` where names are unique only
+        within a parent (an endpoint's deployments: `endpoint/deployment`)."""
+        name = key or resource.name
+        if self._find(workspace_id, kind, name) is not None:
+            raise Conflict(f"{kind} {name!r} already exists")
         row = ResourceRow(
             workspace_id=workspace_id,
             kind=kind,
-            name=resource.name,
+            name=name,
             type=str(getattr(resource, "type", kind)),
             spec=_spec(resource),
             created_by=created_by,
@@ -36,8 +45,10 @@ class ResourceRepository:
         self.session.flush()
         return _entity(row)
 
-    def replace(self, workspace_id: int, kind: str, resource: Resource) -> Resource:
-        row = self._row(workspace_id, kind, resource.name)
+    def replace(
+        self, workspace_id: int, kind: str, resource: Resource, *, key: str | None = None
+    ) -> Resource:
+        row = self._row(workspace_id, kind, key or resource.name)
         row.spec = _spec(resource)
         row.type = str(getattr(resource, "type", kind))
         row.updated_at = utcnow()

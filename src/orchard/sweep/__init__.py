@@ -3,7 +3,9 @@ algorithms, early-termination policies and the SweepJob itself, importable from 
 
     from orchard.sweep import Choice, Uniform, BanditPolicy
 
-The modules below hold the logic: `sampling` (the next trial's hyperparameters) and
+The modules below hold the logic: `sampling` (the next trial's hyperparameters: grid,
+random or Sobol, Bayesian), `random_draws` (a distribution's values from uniform draws),
+`gaussian_process` (the model and expected-improvement search of Bayesian sampling) and
 `termination` (which running trials a policy stops). The sweep's runner is in
 `orchard.agent.sweep`.
 """

@@ -2,8 +2,11 @@
 
 - grid: every combination of the `choice` values, once each, in a fixed order.
 - random: independent draws from each distribution, from a numpy Generator or (``rule:
-  sobol``) a scrambled Sobol sequence mapped through each distribution's inverse CDF.
-- bayesian: Optuna's TPE over choice, uniform and quniform (the only ones Azure allows).
+  sobol``) a scrambled Sobol sequence mapped through each distribution's inverse CDF
+  (`random_draws`).
+- bayesian: a Gaussian process and expected improvement over choice, uniform and quniform
+  (the only ones Azure allows), after a few random trials (`gaussian_process`); Optuna keeps
+  the trials.
 
 The controller calls ``suggest()`` for each trial it starts and ``observe()`` when one ends;
 several may be in flight at once and they may finish in any order.
@@ -13,43 +16,34 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import numpy as np
-
 from orchard.entities.search_space import (
-    LOG_SCALE,
-    QUANTIZED,
     BayesianSamplingAlgorithm,
     Choice,
     Distribution,
     GridSamplingAlgorithm,
-    LogUniform,
-    QLogUniform,
     QUniform,
-    Randint,
     RandomSamplingAlgorithm,
     SamplingAlgorithm,
     Uniform,
     log_base,
 )
 from orchard.errors import ValidationError
+from orchard.sweep.random_draws import from_unit, overflows, scale, unit_points
 
 if TYPE_CHECKING:
-    from optuna.trial import Trial
+    from optuna.trial import FrozenTrial, Trial
+
+    from orchard.sweep.gaussian_process import Axis
 
 Goal = Literal["maximize", "minimize"]
 Params = dict[str, Any]
 
 BAYESIAN_TYPES = (Choice, Uniform, QUniform)
-# math.exp overflows a float just past 709.78; stop short so quantising cannot overflow.
-MAX_EXPONENT = 700.0
-# A unit draw is clipped to [1e-12, 1 - 1e-12] before the normal's inverse CDF (which is
-# infinite at 0 and 1); that reaches about 7.03 sigma, so 8 bounds every exponent we make.
-UNIT_EPSILON = 1e-12
-TAIL_SIGMAS = 8.0
+# Random trials come first, until the Gaussian process has something to learn from.
+GP_STARTUP_TRIALS = 10
 
 
 class Sampler(Protocol):
@@ -103,9 +97,7 @@ def check_space(algorithm: SamplingAlgorithm, space: Mapping[str, Distribution])
                 f"quniform, not {dist.type}",
                 details={"parameter": name, "type": dist.type},
             )
-        if isinstance(dist, LOG_SCALE) and _largest_exponent(dist) * abs(math.log(base)) > (
-            MAX_EXPONENT
-        ):
+        if overflows(dist, base):
             raise ValidationError(
                 f"search_space.{name}: {dist.type} values are a power of the log base, and "
                 "these bounds overflow a float (min_value/max_value and mu are exponents)",
@@ -148,12 +140,7 @@ class RandomSampler:
         self._space = dict(space)
         self._base = log_base(algorithm.logbase)
         chosen_seed = algorithm.seed if algorithm.seed is not None else seed
-        width = len(self._space)
-        self._draw = (
-            _sobol_points(width, chosen_seed)
-            if algorithm.rule == "sobol"
-            else _uniform_points(width, chosen_seed)
-        )
+        self._draw = unit_points(len(self._space), chosen_seed, algorithm.rule)
 
     def suggest(self) -> Params:
         units = self._draw()
@@ -166,77 +153,40 @@ class RandomSampler:
         return None  # random sampling ignores results
 
 
-def _uniform_points(width: int, seed: int | None) -> Callable[[], list[float]]:
-    rng = np.random.default_rng(seed)
-    return lambda: [float(u) for u in rng.random(width)]
-
-
-def _sobol_points(width: int, seed: int | None) -> Callable[[], list[float]]:
-    from scipy.stats import qmc  # scipy is slow to import; only sobol needs it
-
-    try:
-        engine = qmc.Sobol(width, scramble=True, rng=seed)
-    except TypeError:  # scipy < 1.15 names the argument `seed`
-        engine = qmc.Sobol(width, scramble=True, seed=seed)
-    return lambda: [float(u) for u in engine.random(1)[0]]
-
-
-def from_unit(dist: Distribution, u: float, base: float = math.e) -> Any:
-    """The value of `dist` at quantile `u` in [0, 1): its inverse CDF, then Azure's q-rounding."""
-    if isinstance(dist, Choice):
-        return dist.values[min(int(u * len(dist.values)), len(dist.values) - 1)]
-    if isinstance(dist, Randint):
-        return min(int(u * dist.upper), dist.upper - 1)
-    if isinstance(dist, Uniform | QUniform | LogUniform | QLogUniform):
-        x = dist.min_value + u * (dist.max_value - dist.min_value)
-    else:
-        clipped = min(max(u, UNIT_EPSILON), 1.0 - UNIT_EPSILON)
-        x = statistics.NormalDist(dist.mu, dist.sigma).inv_cdf(clipped)
-    if isinstance(dist, LOG_SCALE):
-        x = base**x
-    return quantize(x, dist.q) if isinstance(dist, QUANTIZED) else x
-
-
-def quantize(x: float, q: float) -> int | float:
-    """round(x / q) * q, as Azure defines the q-distributions."""
-    return scale(round(x / q), q)
-
-
-def scale(steps: int, q: float) -> int | float:
-    """`steps` multiples of q: an int when q is integral (scripts parse them with type=int)."""
-    if float(q).is_integer():
-        return steps * int(q)
-    # 3 * 0.1 is 0.30000000000000004 in binary; 12 significant digits give back what q meant.
-    return float(f"{steps * q:.12g}")
-
-
-def _largest_exponent(dist: Distribution) -> float:
-    if isinstance(dist, LogUniform | QLogUniform):
-        return max(abs(dist.min_value), abs(dist.max_value))
-    if isinstance(dist, LOG_SCALE):
-        return abs(dist.mu) + TAIL_SIGMAS * dist.sigma
-    return 0.0
-
-
 class BayesianSampler:
-    """Optuna's TPE through its ask-and-tell interface.
+    """Bayesian optimisation (`gaussian_process`) over the trials in an Optuna study.
+
+    The first GP_STARTUP_TRIALS results come from independent random draws; after that each
+    suggestion is the Gaussian process's point of largest expected improvement, with the
+    trials still running counted as what the process predicts for them.
 
     Internally a choice is the index of its value and a quniform is its number of q-steps,
-    so Optuna only ever sees plain numbers and Azure's rounding is exact.
+    so Optuna and the process only ever see plain numbers and Azure's rounding is exact.
     """
 
     def __init__(
         self, space: Mapping[str, Distribution], goal: Goal, *, seed: int | None = None
     ) -> None:
+        # Imported here: it imports scipy, which is slow to import and only Bayesian needs.
+        from orchard.sweep.gaussian_process import GaussianProcessSearch
+
         optuna = _optuna()
         self._space = dict(space)
-        self._distributions = {name: _optuna_distribution(d) for name, d in self._space.items()}
-        # constant_liar: trials still running count as bad guesses, so concurrent asks spread.
-        sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        axes = [_axis(dist) for dist in self._space.values()]
+        self._distributions = {
+            name: _optuna_distribution(axis) for name, axis in zip(self._space, axes, strict=True)
+        }
+        self._search = GaussianProcessSearch(axes, seed=seed)
+        self._sign = 1.0 if goal == "maximize" else -1.0
+        # Optuna keeps the trials; its random sampler draws whatever the process does not.
+        sampler = optuna.samplers.RandomSampler(seed=seed)
         self._study = optuna.create_study(direction=goal, sampler=sampler)
         self._pending: list[tuple[Params, Trial]] = []
 
     def suggest(self) -> Params:
+        point = self._next_point()
+        if point is not None:
+            self._study.enqueue_trial(point)  # so the ask below takes it instead of drawing
         trial = self._study.ask(self._distributions)
         params = {
             name: _from_optuna(dist, trial.params[name]) for name, dist in self._space.items()
@@ -253,6 +203,22 @@ class BayesianSampler:
             self._study.tell(trial, float(value))
         else:  # a trial from before a restart, say: learn from it all the same
             self._replay(params, float(value))
+
+    def _next_point(self) -> dict[str, Any] | None:
+        """The internal values of the next trial, or None for a random one."""
+        state = _optuna().trial.TrialState
+        finished = self._study.get_trials(deepcopy=False, states=(state.COMPLETE,))
+        if len(finished) < GP_STARTUP_TRIALS:
+            return None
+        point = self._search.next_point(
+            [self._internal(t) for t in finished],
+            [self._sign * float(t.value) for t in finished],
+            [self._internal(t) for _, t in self._pending],
+        )
+        return None if point is None else dict(zip(self._space, point, strict=True))
+
+    def _internal(self, trial: FrozenTrial | Trial) -> list[float]:
+        return [trial.params[name] for name in self._space]
 
     def _take_pending(self, params: Params) -> Trial | None:
         # Only the space's own names count: a caller may store extra keys beside them.
@@ -285,16 +251,24 @@ def _optuna() -> Any:
     return optuna
 
 
-def _optuna_distribution(dist: Distribution) -> Any:
-    dists = _optuna().distributions
+def _axis(dist: Distribution) -> Axis:
     if isinstance(dist, Choice):
-        return dists.CategoricalDistribution(tuple(range(len(dist.values))))
+        return "choice", 0, len(dist.values) - 1
     if isinstance(dist, QUniform):
-        low, high = round(dist.min_value / dist.q), round(dist.max_value / dist.q)
-        return dists.IntDistribution(low, high)
+        return "steps", round(dist.min_value / dist.q), round(dist.max_value / dist.q)
     if isinstance(dist, Uniform):
-        return dists.FloatDistribution(dist.min_value, dist.max_value)
+        return "number", dist.min_value, dist.max_value
     raise ValidationError(f"bayesian sampling does not support {dist.type}")
+
+
+def _optuna_distribution(axis: Axis) -> Any:
+    dists = _optuna().distributions
+    kind, low, high = axis
+    if kind == "choice":
+        return dists.CategoricalDistribution(tuple(range(int(high) + 1)))
+    if kind == "steps":
+        return dists.IntDistribution(int(low), int(high))
+    return dists.FloatDistribution(low, high)
 
 
 def _from_optuna(dist: Distribution, raw: Any) -> Any:

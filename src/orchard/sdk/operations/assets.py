@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orchard.entities.assets import Data, Environment, Model
 from orchard.entities.base import Asset
+from orchard.entities.lineage import DataUsage, ModelLineage
 from orchard.entities.loaders import read_conda_file
 from orchard.errors import NotFound, ValidationError
 from orchard.sdk.transport import Transport
 from orchard.services.assets import AssetService
+from orchard.services.data import job_of_path
 from orchard.storage.uris import is_local_path
 from orchard.store.assets import AssetFilter, ListView
 
@@ -56,8 +58,17 @@ class AssetOperations(Generic[A]):
             A, self._service.create_or_update(self._workspace(), prepared, create_only=True)
         )
 
-    def get(self, name: str, version: str | None = None, label: str | None = None) -> A:
-        return cast(A, self._service.get(self._workspace(), name, _str(version), label))
+    def get(
+        self,
+        name: str,
+        version: str | None = None,
+        label: str | None = None,
+        *,
+        tags: Mapping[str, str | None] | None = None,
+    ) -> A:
+        """One version: `version`, else the latest; with `tags`, the newest version that has
+        all of them (a None value: has the tag, whatever its value)."""
+        return cast(A, self._service.get(self._workspace(), name, _str(version), label, tags))
 
     def resolve(self, reference: str) -> A:
         return cast(A, self._service.resolve(self._workspace(), reference))
@@ -96,7 +107,8 @@ class _UploadingOperations(AssetOperations[A]):
 
     def _prepare(self, asset: A, progress: Progress | None) -> A:
         path = getattr(asset, "path", None)
-        if path is None or not is_local_path(path):
+        # `runs:/<run>/...` has no `//`, yet names a job's output, not a local file.
+        if path is None or not is_local_path(path) or job_of_path(path) is not None:
             return asset
         source = Path(path).expanduser()
         if not source.exists():
@@ -141,11 +153,24 @@ class DataOperations(_UploadingOperations[Data]):
     def profile(self, name: str, version: str | None = None) -> DataProfile:
         return self._transport.tables.profile(self._workspace(), self.get(name, version))
 
+    def used_by(self, name: str, version: str | None = None, label: str | None = None) -> DataUsage:
+        """The jobs that read this data version, and the model versions they produced."""
+        chosen = self.get(name, version, label).version or ""
+        return self._transport.lineage.data_used_by(self._workspace(), name, chosen)
+
 
 class ModelOperations(_UploadingOperations[Model]):
     @property
     def _service(self) -> AssetService:
         return self._transport.models
+
+    def lineage(
+        self, name: str, version: str | None = None, label: str | None = None
+    ) -> ModelLineage:
+        """The job that produced the version, with its code snapshot, environment, params
+        and the data asset versions it read (the latest version unless one is named)."""
+        chosen = self.get(name, version, label).version or ""
+        return self._transport.lineage.model(self._workspace(), name, chosen)
 
 
 class EnvironmentOperations(AssetOperations[Environment]):

@@ -113,18 +113,27 @@ class Resolver:
             return {"type": "literal", "value": _literal_text(value.default)}
         if not value.path:
             raise ValidationError(f"job input {name!r}: a {value.type} input needs a path")
-        uri, data_type = self._input_uri(workspace, name, value)
-        return {"type": value.type or data_type, "uri": uri, "mode": value.mode or "ro_mount"}
+        if is_asset_ref(value.path):
+            asset = self._data_asset(workspace, name, value.path)
+            # The version, not only the path: lineage names the data a job read.
+            return {
+                "type": value.type or asset.type,
+                "uri": asset.path,
+                "mode": value.mode or "ro_mount",
+                "asset": f"{asset.name}:{asset.version}",
+            }
+        uri = self._input_uri(workspace, name, value.path)
+        return {"type": value.type, "uri": uri, "mode": value.mode or "ro_mount"}
 
-    def _input_uri(self, workspace: str, name: str, value: Input) -> tuple[str, str | None]:
-        path = value.path or ""
-        if is_asset_ref(path):
-            try:
-                asset = self.data.resolve(workspace, path)
-            except NotFound as missing:
-                raise ValidationError(f"job input {name!r}: {missing.message}") from None
-            assert isinstance(asset, Data)
-            return asset.path, asset.type
+    def _data_asset(self, workspace: str, name: str, reference: str) -> Data:
+        try:
+            asset = self.data.resolve(workspace, reference)
+        except NotFound as missing:
+            raise ValidationError(f"job input {name!r}: {missing.message}") from None
+        assert isinstance(asset, Data)
+        return asset
+
+    def _input_uri(self, workspace: str, name: str, path: str) -> str:
         located = parse_datastore_uri(path)
         if located is not None:
             try:
@@ -133,9 +142,9 @@ class Resolver:
                 raise ValidationError(
                     f"job input {name!r}: unknown datastore {located.datastore!r}"
                 ) from None
-            return path, None
+            return path
         if is_remote_uri(path):
-            return path, None
+            return path
         raise ValidationError(
             f"job input {name!r}: local path {path!r} must be uploaded first (the SDK and CLI "
             "do this)"
