@@ -152,15 +152,7 @@ def reap_dead_runners(services: Services, workspace: str, names: list[str]) -> N
         if job.status == JobStatus.CANCEL_REQUESTED:
             services.jobs.set_status(workspace, name, JobStatus.CANCELED)
         elif job.status and not is_terminal(job.status):
-            services.jobs.set_status(
-                workspace,
-                name,
-                JobStatus.FAILED,
-                error={
-                    "code": "RunnerLost",
-                    "message": f"the runner process {pid} on {host} died mid-job",
-                },
-            )
+            _lost(services, workspace, name, f"the runner process {pid} on {host} died mid-job")
 
 
 def _reap_unclaimed(services: Services, workspace: str, name: str) -> None:
@@ -175,12 +167,14 @@ def _reap_unclaimed(services: Services, workspace: str, name: str) -> None:
     status = services.jobs.get(workspace, name).status
     if status == JobStatus.QUEUED:
         log = services.context.home / "runs" / name / "runner.log"
-        services.jobs.set_status(
+        _lost(
+            services,
             workspace,
             name,
-            JobStatus.FAILED,
-            error={
-                "code": "RunnerLost",
-                "message": f"the runner process {pid} exited before it started the job (see {log})",
-            },
+            f"the runner process {pid} exited before it started the job (see {log})",
         )
+
+
+def _lost(services: Services, workspace: str, name: str, message: str) -> None:
+    error = {"code": "RunnerLost", "message": message}
+    services.jobs.set_status(workspace, name, JobStatus.FAILED, error=error)

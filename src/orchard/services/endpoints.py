@@ -20,6 +20,7 @@ from orchard.entities.references import is_asset_ref
 from orchard.errors import NotFound, ValidationError
 from orchard.services.assets import AssetService
 from orchard.services.context import Context
+from orchard.services.jobs.resolve import environment_of
 from orchard.services.secrets import SecretService
 
 ENDPOINT = "online_endpoint"
@@ -220,23 +221,8 @@ class OnlineDeploymentService:
     def _environment(
         self, workspace: str, deployment: ManagedOnlineDeployment
     ) -> Environment | None:
-        value = deployment.environment
-        if value is None or isinstance(value, Environment):
-            return value
-        from orchard.runtime.environments import resolve_curated
-
-        curated = resolve_curated(value)
-        if curated is not None:
-            return curated
-        try:
-            found = self.environments.resolve(workspace, value)
-        except NotFound:
-            raise ValidationError(
-                f"deployment {deployment.name}: environment {value!r}: no such environment "
-                "(registered or curated)"
-            ) from None
-        assert isinstance(found, Environment)
-        return found
+        what = f"deployment {deployment.name}:"
+        return environment_of(self.environments, workspace, deployment.environment, what)
 
 
 def _check_traffic(endpoint: ManagedOnlineEndpoint, deployments: set[str]) -> None:

@@ -25,6 +25,28 @@ DEFAULT_OUTPUT_ROOT = "azureml://datastores/workspaceblobstore/paths/azureml/{jo
 LITERAL_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool}
 
 
+def environment_of(
+    environments: AssetService, workspace: str, value: str | Environment | None, what: str
+) -> Environment | None:
+    """An inline, curated or registered environment (None: the host interpreter); `what`
+    names the job or deployment in the error for one that does not exist."""
+    if value is None or isinstance(value, Environment):
+        return value
+    from orchard.runtime.environments import resolve_curated
+
+    curated = resolve_curated(value)
+    if curated is not None:
+        return curated
+    try:
+        found = environments.resolve(workspace, value)
+    except NotFound:
+        raise ValidationError(
+            f"{what} environment {value!r}: no such environment (registered or curated)"
+        ) from None
+    assert isinstance(found, Environment)
+    return found
+
+
 @dataclass
 class Resolver:
     data: AssetService
@@ -48,23 +70,8 @@ class Resolver:
 
     def environment(self, workspace: str, job: CommandJob) -> dict[str, Any] | None:
         """The environment as a spec dict (None: the host interpreter)."""
-        value = job.environment
-        if value is None:
-            return None
-        if isinstance(value, Environment):
-            return value.model_dump(mode="json", exclude_none=True)
-        from orchard.runtime.environments import resolve_curated
-
-        curated = resolve_curated(value)
-        if curated is not None:
-            return curated.model_dump(mode="json", exclude_none=True)
-        try:
-            found = self.environments.resolve(workspace, value)
-        except NotFound:
-            raise ValidationError(
-                f"job environment {value!r}: no such environment (registered or curated)"
-            ) from None
-        return found.model_dump(mode="json", exclude_none=True)
+        found = environment_of(self.environments, workspace, job.environment, "job")
+        return None if found is None else found.model_dump(mode="json", exclude_none=True)
 
     def inputs(self, workspace: str, job: CommandJob) -> dict[str, dict[str, Any]]:
         """Bound inputs; an optional input given no value is left unbound, which drops the
