@@ -154,7 +154,7 @@ class JobRunner:
     def _marked_failed(self) -> dict[str, Any] | None:
         """The error a script recorded when it marked its own run failed (`run.fail()`), if
         it did: as on Azure ML, such a job ends Failed although its command exited 0."""
-        tags = {t.key: t.value for t in self.services.runs.get(self.workspace, self.name).data.tags}
+        tags = self.services.runs.tags(self.workspace, self.name)
         if tags.get(SCRIPT_FAILED_TAG) != "true":
             return None
         return {
