@@ -101,7 +101,9 @@ class JobRunner:
             {"inputs": folder.inputs, "outputs": folder.outputs},
             where=f"job {self.name}",
         )
-        with serve_tracking(self.services, self.workspace) as tracking_uri:
+        # A trial's sweep imports the web stack for it once trials are seen to track.
+        early = job.parent_job_name is None
+        with serve_tracking(self.services, self.workspace, import_early=early) as tracking_uri:
             if not self._advance(JobStatus.RUNNING):
                 return self._end_canceled()
             variables = self._variables(job, tracking_uri)

@@ -99,6 +99,7 @@ class SweepRunner:
         )
         self.exhausted = False
         self._changed = False  # trials started or ended since progress was last written
+        self._preloaded = False
         self._heartbeat = 0.0
 
     # -- the loop --------------------------------------------------------------------------
@@ -124,7 +125,6 @@ class SweepRunner:
                 return self._end(JobStatus.FAILED, error=error_body | {"traceback": format_exc()})
 
     def _loop(self, log: TextIO) -> str:
-        preload()
         sampler = make_sampler(
             self.sweep.sampling_algorithm, self.sweep.search_space, self.sweep.objective.goal
         )
@@ -179,6 +179,11 @@ class SweepRunner:
         for trial in self._active():
             if judged or trial.pid in exited:
                 trial.values = self._metric_values(trial.name)
+        if ended and not self._preloaded and any(t.values for t in ended):
+            # Its trials track: import the web stack here once, so every later trial's
+            # runner (forked from this process) starts with it instead of importing it.
+            preload()
+            self._preloaded = True
         for trial in ended:
             trial.status = self._final_status(trial)
             ok = trial.status == JobStatus.COMPLETED or trial.stopped_early

@@ -22,11 +22,15 @@ def preload() -> None:
 
 
 @contextmanager
-def serve_tracking(services: Services, workspace: str) -> Iterator[str]:
+def serve_tracking(
+    services: Services, workspace: str, *, import_early: bool = True
+) -> Iterator[str]:
     """Serve on a socket bound before the server is built: the URI is known at once, and
     importing the web stack overlaps the script's own start-up. The app itself is built
     only when the first call arrives (a script that tracks nothing, such as many sweep
-    trials, never pays for it); calls wait in the socket's backlog meanwhile."""
+    trials, never pays for it); calls wait in the socket's backlog meanwhile. With
+    `import_early=False` the web stack too is imported only then: a sweep's trial, whose
+    sweep preloads it once its trials are seen to track."""
     # Named TCP: asyncio turns Nagle off (TCP_NODELAY) only for sockets that say so, and
     # with it on, each answer waits out the client's delayed ACK (40 ms).
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -38,11 +42,13 @@ def serve_tracking(services: Services, workspace: str) -> Iterator[str]:
     holder: dict[str, Any] = {}
 
     def serve() -> None:
+        if import_early:
+            preload()
+        select.select([listener, wake_reader], [], [])
         import uvicorn
 
         from orchard.server.app import create_app
 
-        select.select([listener, wake_reader], [], [])
         with lock:
             if holder.get("stopped"):
                 listener.close()
