@@ -33,7 +33,7 @@ from orchard.services.jobs.states import is_stopping, is_terminal
 from orchard.sweep.sampling import Sampler, grid_size, make_sampler
 from orchard.sweep.termination import TrialCurve, to_cancel
 
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 CANCEL_CHECK_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0
 DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default and its ceiling
