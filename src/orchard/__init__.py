@@ -21,6 +21,8 @@ _EXPORTS = {
     "load_compute": "orchard.entities.loaders",
     "load_workspace": "orchard.entities.loaders",
     "load_job": "orchard.entities.loaders",
+    "load_component": "orchard.entities.loaders",
+    "dsl": "orchard.sdk.dsl",
     "command": "orchard.sdk.builders",
     "Input": "orchard.entities.jobs",
     "Output": "orchard.entities.jobs",
@@ -32,6 +34,7 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from orchard.entities.jobs import Input, Output
     from orchard.entities.loaders import (
+        load_component,
         load_compute,
         load_data,
         load_datastore,
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from orchard.run.dataset import Dataset
     from orchard.run.run import Run
     from orchard.run.workspace import Workspace
+    from orchard.sdk import dsl
     from orchard.sdk.builders import command
     from orchard.sdk.client import MLClient
 
@@ -54,6 +58,8 @@ __all__ = [
     "Run",
     "Workspace",
     "command",
+    "dsl",
+    "load_component",
     "load_compute",
     "load_data",
     "load_datastore",
@@ -68,4 +74,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'orchard' has no attribute {name!r}")
+    if name == "dsl":  # a module of its own, as in azure.ai.ml
+        return import_module(module)
     return getattr(import_module(module), name)

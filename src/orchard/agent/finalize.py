@@ -64,6 +64,15 @@ def deliver_outputs(
             _register(services, workspace, job, name, spec)
 
 
+def register_outputs(
+    services: Services, workspace: str, job: str, outputs: dict[str, dict[str, Any]]
+) -> None:
+    """Register each output given a `name` (a pipeline's, where its step wrote it)."""
+    for name, spec in outputs.items():
+        if spec.get("register_as"):
+            _register(services, workspace, job, name, spec)
+
+
 def _register(
     services: Services, workspace: str, job: str, name: str, spec: dict[str, Any]
 ) -> None:

@@ -33,6 +33,7 @@ from orchard.entities.jobs import (
     CommandJob,
     JobStatus,
 )
+from orchard.entities.pipelines import PipelineJob
 from orchard.entities.sweep import SweepJob
 from orchard.errors import OrchardError
 from orchard.runtime.environments.containers import ContainerImage, remove_container
@@ -96,6 +97,7 @@ class JobRunner:
             collect_system_logs(self.services, self.workspace, root, resolved["artifact_uri"])
             raise
         folder = prepare(self.services, self.workspace, self.name, resolved, job.code)
+        _warn_of_services(job, folder)
         command = render(
             job.command,
             {"inputs": folder.inputs, "outputs": folder.outputs},
@@ -242,6 +244,20 @@ class JobRunner:
         )
 
 
+def _warn_of_services(job: CommandJob, folder: JobFolder) -> None:
+    """A job's `services:` (jupyter, tensorboard, ssh, vscode) are Azure's interactive
+    sessions into its node; none is provided here, and the job runs without them."""
+    if not job.services:
+        return
+    with folder.std_log.open("a", encoding="utf-8") as log:
+        for name, service in job.services.items():
+            kind = service.get("type", name) if isinstance(service, dict) else name
+            log.write(
+                f"Warning: service {name!r} ({kind}) is not provided by Orchard's local "
+                "compute; the job runs without it\n"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchard-runner")
     parser.add_argument("--workspace", required=True)
@@ -256,10 +272,15 @@ def run_job(settings: Settings, job: str) -> int:
     become_subreaper()
     services = Services.open(settings, migrate=False)
     try:
-        if isinstance(services.jobs.get(settings.workspace, job), SweepJob):
+        found = services.jobs.get(settings.workspace, job)
+        if isinstance(found, SweepJob):
             from orchard.agent.sweep import SweepRunner
 
             status = SweepRunner(services, settings.workspace, job, agent_id()).run()
+        elif isinstance(found, PipelineJob):
+            from orchard.agent.pipeline import PipelineRunner
+
+            status = PipelineRunner(services, settings.workspace, job, agent_id()).run()
         else:
             runner = JobRunner(services, settings.workspace, job)
             with contextlib.suppress(ValueError):  # not the main thread: no signal handlers

@@ -14,13 +14,12 @@ import contextlib
 import json
 import math
 import os
-import select
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from traceback import format_exc
 from typing import Any, TextIO
 
+from orchard.agent.children import ChildProcesses
 from orchard.agent.launch import LOOK_NOW_SIGNAL, fork_attached_runner
 from orchard.agent.tracking_server import preload
 from orchard.agent.workdir import JobFolder, job_root
@@ -56,36 +55,6 @@ class Trial:
         return self.values[-1] if self.values else None
 
 
-class TrialProcesses:
-    """Trial runners forked from this process, and waiting for any of them to exit."""
-
-    def __init__(self, start: Callable[[str], int]) -> None:
-        self._start = start
-        self._handles: dict[int, int] = {}  # pidfd -> pid
-
-    def start(self, job: str) -> int:
-        pid = self._start(job)
-        self._handles[os.pidfd_open(pid)] = pid
-        return pid
-
-    def wait(self, timeout: float) -> set[int]:
-        """The trial processes that exited: waits for one, or `timeout` seconds."""
-        if not self._handles:
-            time.sleep(timeout)  # nothing to wait on but the clock (a trial yet to start)
-            return set()
-        ready, _, _ = select.select(list(self._handles), [], [], timeout)
-        exited = set()
-        for handle in ready:
-            pid = self._handles.pop(handle)
-            os.waitpid(pid, 0)
-            os.close(handle)
-            exited.add(pid)
-        return exited
-
-    def running(self) -> int:
-        return len(self._handles)
-
-
 class SweepRunner:
     def __init__(self, services: Services, workspace: str, name: str, agent: str) -> None:
         self.services, self.workspace, self.name, self.agent = services, workspace, name, agent
@@ -94,7 +63,7 @@ class SweepRunner:
         assert isinstance(job, SweepJob)
         self.sweep = job
         self.trials: dict[str, Trial] = {}
-        self.processes = TrialProcesses(
+        self.processes = ChildProcesses(
             lambda trial: fork_attached_runner(services, workspace, trial)
         )
         self.exhausted = False

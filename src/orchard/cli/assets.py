@@ -31,6 +31,7 @@ def _ops(kind: str, workspace: str | None) -> AssetOperations[Any]:
         "data": client.data,
         "model": client.models,
         "environment": client.environments,
+        "component": client.components,
     }
     return operations[kind]
 
@@ -155,7 +156,7 @@ def environment_create(
     _create("environment", load_environment, fields, file, set_, strict, tags, workspace, output)
 
 
-def _add_common_commands(
+def add_common_commands(
     app: typer.Typer, kind: str, columns: list[str], *, with_show: bool = True
 ) -> None:
     """list, show, update, archive, restore: the same for every versioned kind (data and
@@ -339,7 +340,7 @@ for _app, _kind, _columns in (
     (model_app, "model", LIST_COLUMNS),
     (environment_app, "environment", ENV_COLUMNS),
 ):
-    _add_common_commands(_app, _kind, _columns, with_show=_kind == "environment")
+    add_common_commands(_app, _kind, _columns, with_show=_kind == "environment")
 _add_download_command(data_app, "data")
 _add_download_command(model_app, "model")
 

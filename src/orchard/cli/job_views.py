@@ -10,8 +10,9 @@ from rich.text import Text
 
 from orchard.cli.output import OutputFormat, as_dict, console, show
 from orchard.entities.comparison import JobComparison, Value
+from orchard.entities.job_types import Job
 from orchard.entities.jobs import CommandJob
-from orchard.entities.sweep import Job, SweepJob
+from orchard.entities.sweep import SweepJob
 from orchard.entities.tracking import RunData
 from orchard.errors import ValidationError
 

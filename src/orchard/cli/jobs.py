@@ -10,8 +10,11 @@ import typer
 from orchard.cli import common
 from orchard.cli.job_views import job_rows, needs_run_data, parse_columns, render_comparison
 from orchard.cli.output import OutputFormat, console, show, show_list
+from orchard.cli.pipeline_views import show_pipeline
+from orchard.entities.job_types import Job
 from orchard.entities.jobs import JobStatus
 from orchard.entities.loaders import load_job
+from orchard.entities.pipelines import PipelineJob
 from orchard.sdk.client import MLClient
 
 job_app = typer.Typer(help="Jobs: run a script with its inputs, environment and tracking.")
@@ -46,7 +49,7 @@ def job_create(
     created = client.jobs.create_or_update(
         job, experiment_name=experiment_name, strict_environments=strict_environments
     )
-    show(created, output)
+    _show_job(client, created, output)
     if stream:
         assert created.name is not None
         _follow(client, created.name)
@@ -69,8 +72,16 @@ def job_show(
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
 ) -> None:
-    """Show a job: its spec, status, times and how it ended."""
-    show(common.client(workspace).jobs.get(name), output)
+    """Show a job: its spec, status, times and how it ended; a pipeline with its graph."""
+    client = common.client(workspace)
+    _show_job(client, client.jobs.get(name), output)
+
+
+def _show_job(client: MLClient, job: Job, output: OutputFormat) -> None:
+    if isinstance(job, PipelineJob) and job.name:
+        show_pipeline(job, client.jobs.graph(job.name), output)
+    else:
+        show(job, output)
 
 
 @job_app.command("list")

@@ -69,6 +69,7 @@ def register_commands(only: str | None = None) -> None:
             app.command(name)(command)
         return
     from orchard.cli.assets import data_app, environment_app, model_app
+    from orchard.cli.components import component_app
     from orchard.cli.endpoints import deployment_app, endpoint_app
     from orchard.cli.jobs import job_app
     from orchard.cli.quickstart import quickstart
@@ -80,6 +81,7 @@ def register_commands(only: str | None = None) -> None:
     app.add_typer(model_app, name="model")
     app.add_typer(environment_app, name="environment")
     app.add_typer(compute_app, name="compute")
+    app.add_typer(component_app, name="component")
     app.add_typer(job_app, name="job")
     app.add_typer(endpoint_app, name="online-endpoint")
     app.add_typer(deployment_app, name="online-deployment")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, field_validator
 
 from orchard.entities.assets import Environment
 from orchard.entities.base import Entity, Resource
@@ -79,8 +79,11 @@ class Output(Entity):
     datastore: str | None = None
 
 
-# In YAML a literal input may be written bare: `learning_rate: 0.01`.
-InputValue = Annotated[Input | str | int | float | bool, Field(union_mode="left_to_right")]
+# In YAML a literal input may be written bare: `learning_rate: 0.01`. Strict number types
+# keep the YAML's own type (a pipeline checks it against what a component declares).
+InputValue = Annotated[
+    Input | StrictBool | StrictInt | StrictFloat | str, Field(union_mode="left_to_right")
+]
 
 
 class JobLimits(Entity):
@@ -131,25 +134,15 @@ def name_inline_environment(value: Any) -> Any:
     return value
 
 
-class CommandJob(Resource):
-    kind: ClassVar[str] = "job"
-    schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/commandJob.schema.json"
-    local_path_fields: ClassVar[tuple[str, ...]] = ("code",)
+class JobBase(Resource):
+    """What every job type has: its place in an experiment, its data and how it ended."""
 
-    type: Literal["command"] = "command"
     name: str | None = None  # type: ignore[assignment]
     display_name: str | None = None
     experiment_name: str | None = None
-    code: str | None = None
-    command: str
-    environment: str | Environment | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
     compute: str | None = None
     inputs: dict[str, InputValue] = Field(default_factory=dict)
     outputs: dict[str, Output | None] = Field(default_factory=dict)
-    limits: JobLimits | None = None
-    resources: JobResources | None = None
-    distribution: Distribution | None = None
     identity: dict[str, Any] | None = None
     services: dict[str, Any] | None = None
     queue_settings: dict[str, Any] | None = None
@@ -160,11 +153,26 @@ class CommandJob(Resource):
     end_time: int | None = None
     exit_code: int | None = None
     error: dict[str, Any] | None = None
-    # Inputs given a distribution by `job(lr=Uniform(...))`, waiting for `.sweep()`.
-    _search_space: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def input_values(self) -> dict[str, str]:
         return input_texts(self.inputs)
+
+
+class CommandJob(JobBase):
+    kind: ClassVar[str] = "job"
+    schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/commandJob.schema.json"
+    local_path_fields: ClassVar[tuple[str, ...]] = ("code",)
+
+    type: Literal["command"] = "command"
+    code: str | None = None
+    command: str
+    environment: str | Environment | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    limits: JobLimits | None = None
+    resources: JobResources | None = None
+    distribution: Distribution | None = None
+    # Inputs given a distribution by `job(lr=Uniform(...))`, waiting for `.sweep()`.
+    _search_space: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def __call__(self, **inputs: Any) -> CommandJob:
         """azure.ai.ml's `command_job(lr=Uniform(...), epochs=10)`: a copy with those inputs

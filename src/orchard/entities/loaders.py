@@ -11,17 +11,25 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from orchard.entities.assets import Data, Environment, Model
 from orchard.entities.base import Resource
+from orchard.entities.component_loading import (
+    Component,
+    component_from,
+    is_relative_local,
+    read_conda_file,
+    resolve_input_paths,
+    resolve_steps,
+)
 from orchard.entities.compute import ComputeBase
 from orchard.entities.datastores import DatastoreBase
 from orchard.entities.endpoints import ManagedOnlineDeployment, ManagedOnlineEndpoint
+from orchard.entities.job_types import Job
 from orchard.entities.jobs import CommandJob
+from orchard.entities.pipelines import PipelineJob
 from orchard.entities.registry import resource_class
 from orchard.entities.spec import apply_overrides, read_yaml, validate_spec
-from orchard.entities.sweep import Job, SweepJob, TrialCommand
+from orchard.entities.sweep import SweepJob, TrialCommand
 from orchard.entities.workspace import Workspace
 from orchard.errors import OrchardError, SpecError
 
@@ -44,7 +52,7 @@ def load_environment(
     origin = _origin(source)
     if isinstance(environment.conda_file, str):
         environment.conda_file = read_conda_file(Path(environment.conda_file), origin)
-    if environment.build is not None and _is_relative_local(environment.build.path):
+    if environment.build is not None and is_relative_local(environment.build.path):
         base = kw.get("base_path") or (Path(origin).parent if origin != "<spec>" else Path.cwd())
         environment.build.path = str((base / environment.build.path).resolve())
     return environment
@@ -82,18 +90,30 @@ def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) 
     if kind == "sweep":
         trial = body.get("trial")
         code = trial.get("code") if isinstance(trial, dict) else None
-        if isinstance(trial, dict) and isinstance(code, str) and _is_relative_local(code):
+        if isinstance(trial, dict) and isinstance(code, str) and is_relative_local(code):
             trial["code"] = str((base / code).resolve())
         job = _validate(SweepJob, body, origin, **kw)
         command: CommandJob | TrialCommand = job.trial
     elif kind == "command":
+        resolve_input_paths(body.get("inputs"), base)
         job = command = _validate(CommandJob, body, origin, **kw)
+    elif kind == "pipeline":
+        resolve_input_paths(body.get("inputs"), base)
+        resolve_steps(body.get("jobs"), origin, base)
+        return _validate(PipelineJob, body, origin, **kw)
     else:
         raise SpecError(f"{origin}: field 'type': job type {kind!r} is not supported yet")
     environment = command.environment
     if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
         environment.conda_file = read_conda_file(base / environment.conda_file, origin)
     return job
+
+
+def load_component(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> Component:
+    """A commandComponent or pipelineComponent spec, its local files resolved and read in."""
+    body, origin = _body(source, params_override)
+    base = kw.pop("base_path", None) or (Path(origin).parent if origin != "<spec>" else Path.cwd())
+    return component_from(body, origin, base, strict=kw.get("strict"))
 
 
 def load_online_endpoint(
@@ -112,25 +132,13 @@ def load_online_deployment(
     for holder, field in (("model", "path"), ("code_configuration", "code")):
         part = body.get(holder)
         value = part.get(field) if isinstance(part, dict) else None
-        if isinstance(part, dict) and isinstance(value, str) and _is_relative_local(value):
+        if isinstance(part, dict) and isinstance(value, str) and is_relative_local(value):
             part[field] = str((base / value).resolve())
     deployment = _validate(ManagedOnlineDeployment, body, origin, **kw)
     environment = deployment.environment
     if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
         environment.conda_file = read_conda_file(base / environment.conda_file, origin)
     return deployment
-
-
-def read_conda_file(path: Path, origin: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise SpecError(f"{origin}: field 'conda_file': file {path} not found")
-    try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{origin}: conda_file {path}: malformed YAML: {exc}") from None
-    if not isinstance(body, dict):
-        raise SpecError(f"{origin}: conda_file {path}: expected a YAML mapping")
-    return body
 
 
 def _load(cls: type[R], source: Source, overrides: Iterable[str], **kw: Any) -> R:
@@ -149,7 +157,7 @@ def _validate(
     base = base_path or (Path(origin).parent if origin != "<spec>" else Path.cwd())
     for field in cls.local_path_fields:
         value = body.get(field)
-        if isinstance(value, str) and _is_relative_local(value):
+        if isinstance(value, str) and is_relative_local(value):
             body[field] = str((base / value).resolve())
     return validate_spec(cls, body, source=origin, strict=strict)
 
@@ -174,10 +182,3 @@ def _typed(lookup: Any, kind: str, body: dict[str, Any], origin: str) -> type[Re
     except OrchardError as exc:
         raise SpecError(f"{origin}: field 'type': {exc.message}") from None
     return cls
-
-
-def _is_relative_local(value: str) -> bool:
-    # `runs:/<run>/...` (MLflow's, one slash) names a job's output, not a file here.
-    if value.startswith(("azureml:", "runs:/")):
-        return False
-    return "://" not in value and not Path(value).is_absolute()

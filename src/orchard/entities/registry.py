@@ -19,7 +19,12 @@ RESOURCE_TYPES: dict[str, dict[str, type[Resource]]] = {
 }
 
 
-def asset_class(kind: str) -> type[Asset]:
+def asset_class(kind: str, type_name: str | None = None) -> type[Asset]:
+    """The class of an asset kind; a component's also depends on its `type`."""
+    if kind == "component":
+        from orchard.entities.component_loading import COMPONENT_TYPES
+
+        return COMPONENT_TYPES.get(str(type_name or "command").lower(), COMPONENT_TYPES["command"])
     try:
         return VERSIONED_KINDS[kind]
     except KeyError:

@@ -14,15 +14,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from orchard.entities.assets import Environment
-from orchard.entities.base import Entity, Resource
+from orchard.entities.base import Entity
 from orchard.entities.early_termination import EarlyTerminationPolicy
 from orchard.entities.jobs import (
     SCHEMA_ROOT,
     CommandJob,
-    InputValue,
+    JobBase,
     JobResources,
     Output,
-    input_texts,
     name_inline_environment,
 )
 from orchard.entities.jobs import Distribution as TrainingDistribution
@@ -66,19 +65,13 @@ def _trial_of(value: Any) -> Any:
     return value
 
 
-class SweepJob(Resource):
+class SweepJob(JobBase):
     kind: ClassVar[str] = "job"
     schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/sweepJob.schema.json"
     local_path_fields: ClassVar[tuple[str, ...]] = ()
 
     type: Literal["sweep"] = "sweep"
-    name: str | None = None  # type: ignore[assignment]
-    display_name: str | None = None
-    experiment_name: str | None = None
-    compute: str | None = None
     trial: Annotated[TrialCommand, BeforeValidator(_trial_of)]
-    inputs: dict[str, InputValue] = Field(default_factory=dict)
-    outputs: dict[str, Output | None] = Field(default_factory=dict)
     search_space: dict[str, Distribution]
     sampling_algorithm: Annotated[SamplingAlgorithm, BeforeValidator(as_sampling_algorithm)] = (
         Field(default_factory=lambda: as_sampling_algorithm("random"))
@@ -87,16 +80,6 @@ class SweepJob(Resource):
     limits: SweepLimits = Field(default_factory=SweepLimits)
     early_termination: EarlyTerminationPolicy | None = None
     resources: JobResources | None = None
-    queue_settings: dict[str, Any] | None = None
-    identity: dict[str, Any] | None = None
-    services: dict[str, Any] | None = None
-    parent_job_name: str | None = None
-    # Set by Orchard: where the sweep is in its life, and how it ended.
-    status: str | None = None
-    start_time: int | None = None
-    end_time: int | None = None
-    exit_code: int | None = None
-    error: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepJob:
@@ -114,9 +97,6 @@ class SweepJob(Resource):
                 "(as in Azure ML); remove the policy or use random or grid sampling"
             )
         return self
-
-    def input_values(self) -> dict[str, str]:
-        return input_texts(self.inputs)
 
     def set_limits(
         self,
@@ -217,7 +197,3 @@ def sweep_of(
         identity=identity,
         queue_settings=queue_settings,
     )
-
-
-# Every job type a workspace holds; pipelines join here.
-Job = CommandJob | SweepJob

@@ -10,6 +10,7 @@ from typing import Any
 from orchard.config import Settings, find_home
 from orchard.errors import NotFound
 from orchard.sdk.operations.assets import DataOperations, EnvironmentOperations, ModelOperations
+from orchard.sdk.operations.components import ComponentOperations
 from orchard.sdk.operations.endpoints import OnlineDeploymentOperations, OnlineEndpointOperations
 from orchard.sdk.operations.jobs import JobOperations
 from orchard.sdk.operations.resources import (
@@ -59,6 +60,7 @@ class MLClient:
         self.models = ModelOperations(self._transport, current)
         self.environments = EnvironmentOperations(self._transport, current)
         self.compute = ComputeOperations(self._transport, current)
+        self.components = ComponentOperations(self._transport, current)
         self.jobs = JobOperations(self._transport, current)
         self.online_endpoints = OnlineEndpointOperations(self._transport, current)
         self.online_deployments = OnlineDeploymentOperations(self._transport, current)

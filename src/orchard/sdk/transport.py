@@ -19,6 +19,7 @@ from orchard.services.endpoints import OnlineDeploymentService, OnlineEndpointSe
 from orchard.services.files import FileService
 from orchard.services.jobs import JobService
 from orchard.services.lineage import LineageService
+from orchard.services.pipelines.views import PipelineViews
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -40,10 +41,12 @@ class Transport(Protocol):
     data: AssetService
     models: AssetService
     environments: AssetService
+    components: AssetService
     tables: TableService
     experiments: ExperimentService
     runs: RunService
     jobs: JobService
+    pipelines: PipelineViews
     lineage: LineageService
     experiment_search: ExperimentSearch
     metric_history: MetricHistoryService
@@ -89,10 +92,12 @@ class EmbeddedTransport:
         self.data = services.data
         self.models = services.models
         self.environments = services.environments
+        self.components = services.components
         self.tables = services.tables
         self.experiments = services.experiments
         self.runs = services.runs
         self.jobs = services.jobs
+        self.pipelines = services.pipelines
         self.lineage = services.lineage
         self.experiment_search = services.experiment_search
         self.metric_history = services.metric_history

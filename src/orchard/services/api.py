@@ -14,6 +14,9 @@ from orchard.services.endpoints import OnlineDeploymentService, OnlineEndpointSe
 from orchard.services.files import FileService
 from orchard.services.jobs import JobService, Resolver
 from orchard.services.lineage import LineageService
+from orchard.services.pipelines.plan import Planner
+from orchard.services.pipelines.reuse import StepReuse
+from orchard.services.pipelines.views import PipelineViews
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -38,6 +41,7 @@ class Services:
         self.data = AssetService(context, "data", check_asset_path)
         self.models = AssetService(context, "model", check_asset_path, link_job)
         self.environments = AssetService(context, "environment")
+        self.components = AssetService(context, "component")
         self.tables = TableService(self.files)
         self.experiments = ExperimentService(context)
         self.runs = RunService(context, self.experiments)
@@ -48,7 +52,11 @@ class Services:
         self.registry = RegistryService(context, self.model_versions)
         self.artifacts = ArtifactService(self.datastores, self.runs)
         resolver = Resolver(self.data, self.environments, self.compute, self.datastores)
-        self.jobs = JobService(context, self.experiments, self.runs, resolver)
+        self.jobs = JobService(
+            context, self.experiments, self.runs, resolver, Planner(self.components)
+        )
+        self.pipelines = PipelineViews(self.jobs)
+        self.step_reuse = StepReuse(context, resolver, self.datastores, self.runs)
         self.lineage = LineageService(context)
         self.online_endpoints = OnlineEndpointService(context, self.secrets)
         self.online_deployments = OnlineDeploymentService(

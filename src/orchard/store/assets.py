@@ -209,7 +209,7 @@ class AssetRepository:
         return container
 
     def _entity(self, row: AssetRow) -> Asset:
-        cls = asset_class(row.kind)
+        cls = asset_class(row.kind, row.spec.get("type"))
         workspace = self.session.get(WorkspaceRow, row.workspace_id)
         asset = cls.model_validate(
             {

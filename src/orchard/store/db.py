@@ -32,6 +32,7 @@ from orchard.store.repositories import (
     SecretRepository,
     WorkspaceRepository,
 )
+from orchard.store.step_reuse import StepReuseRepository
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -49,6 +50,7 @@ class Transaction:
         self.jobs = JobRepository(session)
         self.registry = RegistryRepository(session)
         self.logged_models = LoggedModelRepository(session)
+        self.step_reuse = StepReuseRepository(session)
 
 
 class Store:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orchard.entities.assets import Data, Environment, Model
 from orchard.entities.base import Asset
+from orchard.entities.component_loading import read_conda_file
 from orchard.entities.lineage import DataUsage, ModelLineage
-from orchard.entities.loaders import read_conda_file
 from orchard.errors import NotFound, ValidationError
 from orchard.sdk.transport import Transport
 from orchard.services.assets import AssetService

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -10,21 +9,18 @@ from pathlib import Path
 from typing import TextIO
 
 from orchard.entities.comparison import JobComparison
-from orchard.entities.jobs import STRICT_ENVIRONMENTS, Input
-from orchard.entities.sweep import Job, SweepJob
+from orchard.entities.job_types import Job
+from orchard.entities.jobs import STRICT_ENVIRONMENTS
+from orchard.entities.pipeline_graph import PipelineGraph
+from orchard.entities.pipelines import PipelineJob
+from orchard.entities.sweep import SweepJob
 from orchard.entities.tracking import Metric, RunData
-from orchard.errors import NotFound, ValidationError
+from orchard.errors import NotFound
 from orchard.sdk.transport import Transport
+from orchard.sdk.uploads import local, upload_code, upload_inputs, upload_pipeline
 from orchard.services.jobs.states import is_terminal
-from orchard.storage.uris import is_local_path
 
-IGNORE_FILES = (".amlignore", ".gitignore")
-DEFAULT_MAX_SNAPSHOT_MB = 300
 POLL_SECONDS = 0.1
-
-
-def max_snapshot_bytes() -> int:
-    return int(os.environ.get("ORCHARD_MAX_SNAPSHOT_MB", DEFAULT_MAX_SNAPSHOT_MB)) * 1024 * 1024
 
 
 class JobOperations:
@@ -51,12 +47,13 @@ class JobOperations:
             prepared.experiment_name = experiment_name
         if strict_environments:
             prepared.properties[STRICT_ENVIRONMENTS] = "true"
-        command = prepared.trial if isinstance(prepared, SweepJob) else prepared
-        if command.code and is_local_path(command.code):
-            command.code = self._upload(command.code, "code", IGNORE_FILES, max_snapshot_bytes())
-        for name, value in prepared.inputs.items():
-            if isinstance(value, Input) and value.path and is_local_path(value.path):
-                value.path = self._upload(value.path, f"input {name!r}", (), None)
+        if isinstance(prepared, PipelineJob):
+            upload_pipeline(self._upload, prepared)
+        else:
+            command = prepared.trial if isinstance(prepared, SweepJob) else prepared
+            if command.code and local(command.code):
+                command.code = upload_code(self._upload, command.code, "job code")
+            upload_inputs(self._upload, prepared.inputs, "job")
         submitted = self._transport.jobs.submit(workspace, prepared)
         assert submitted.name is not None
         self._transport.launch(workspace, submitted.name)
@@ -99,6 +96,11 @@ class JobOperations:
             self._transport.reap(self._workspace(), running)
             jobs = fetch()
         return jobs
+
+    def graph(self, name: str) -> PipelineGraph:
+        """A pipeline's steps (with their status and job) and the data edges between them."""
+        self._transport.reap(self._workspace(), [name])
+        return self._transport.pipelines.graph(self._workspace(), name)
 
     def run_data(self, names: Sequence[str]) -> dict[str, RunData]:
         """Each job's latest metrics, params and tags, keyed by job name."""
@@ -162,12 +164,9 @@ class JobOperations:
             self._transport.files.download(workspace, outputs[output]["uri"], destination)
         return target
 
-    def _upload(self, path: str, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
-        source = Path(path).expanduser()
-        if not source.exists():
-            raise ValidationError(f"job {what}: local path {path} does not exist")
+    def _upload(self, source: Path, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
         return self._transport.files.upload(
-            self._workspace(), source.resolve(), ignore_file_names=ignore, max_bytes=limit
+            self._workspace(), source, ignore_file_names=ignore, max_bytes=limit
         )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchard.entities.assets import Data, Environment
-from orchard.entities.jobs import CommandJob, Input, Output
+from orchard.entities.jobs import CommandJob, Input, JobBase, Output
 from orchard.entities.references import is_asset_ref
 from orchard.errors import NotFound, ValidationError
 from orchard.services.assets import AssetService
@@ -54,15 +54,15 @@ class Resolver:
     compute: ComputeService
     datastores: DatastoreService
 
-    def compute_name(self, workspace: str, job: CommandJob) -> str:
-        name = (job.compute or "").removeprefix("azureml:")
+    def compute_name(self, workspace: str, compute: str | None) -> str:
+        name = (compute or "").removeprefix("azureml:")
         if name.lower() in LOCAL_COMPUTES:
             return "local"
         try:
             self.compute.get(workspace, name)
         except NotFound:
             raise ValidationError(
-                f"job compute {job.compute!r}: no compute named {name!r} in workspace "
+                f"job compute {compute!r}: no compute named {name!r} in workspace "
                 f"{workspace!r}; create it (orchard compute create --name {name} --type "
                 "amlcompute) or use 'local'"
             ) from None
@@ -73,7 +73,7 @@ class Resolver:
         found = environment_of(self.environments, workspace, job.environment, "job")
         return None if found is None else found.model_dump(mode="json", exclude_none=True)
 
-    def inputs(self, workspace: str, job: CommandJob) -> dict[str, dict[str, Any]]:
+    def inputs(self, workspace: str, job: JobBase) -> dict[str, dict[str, Any]]:
         """Bound inputs; an optional input given no value is left unbound, which drops the
         `$[[...]]` fragments that name it."""
         bound = {name: self._input(workspace, name, value) for name, value in job.inputs.items()}

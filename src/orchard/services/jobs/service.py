@@ -13,13 +13,17 @@ from typing import Any
 
 from orchard.entities.base import CreationContext
 from orchard.entities.comparison import JobComparison
+from orchard.entities.job_types import Job, job_of
 from orchard.entities.jobs import CommandJob, JobStatus
-from orchard.entities.sweep import Job, SweepJob
+from orchard.entities.pipelines import PipelineJob
+from orchard.entities.sweep import SweepJob
 from orchard.entities.tracking import RunData, Tag
 from orchard.errors import NotFound, ValidationError
 from orchard.services.context import Context
 from orchard.services.jobs.resolve import Resolver
 from orchard.services.jobs.states import EDGES, check_transition, is_terminal
+from orchard.services.pipelines.plan import Planner
+from orchard.services.pipelines.steps import probe_spec
 from orchard.services.tracking import ExperimentService, RunService
 from orchard.services.tracking.names import random_name
 from orchard.services.tracking.runs import MAX_SEARCH_RESULTS
@@ -40,22 +44,20 @@ class JobService:
         experiments: ExperimentService,
         runs: RunService,
         resolver: Resolver,
+        planner: Planner,
     ) -> None:
         self.context = context
         self.experiments = experiments
         self.runs = runs
         self.resolver = resolver
+        self.planner = planner
 
     def submit(self, workspace: str, job: Job) -> Job:
         """Record a job as Queued once everything it names has been found."""
         name = job.name or random_name()
         if not re.match(JOB_NAME_PATTERN, name):
             raise ValidationError(f"invalid job name {name!r}: letters, digits, '-' and '_'")
-        resolved = (
-            self._resolve_sweep(workspace, name, job)
-            if isinstance(job, SweepJob)
-            else self._resolve_command(workspace, name, job)
-        )
+        resolved = self._resolve(workspace, name, job)
         experiment = self.experiments.get_or_create(workspace, job.experiment_name or "Default")
         spec = job.model_dump(mode="json", exclude_none=True, by_alias=True)
         spec.update(name=name, experiment_name=experiment.name)
@@ -76,12 +78,19 @@ class JobService:
         )
         return self.get(workspace, name)
 
+    def _resolve(self, workspace: str, name: str, job: Job) -> dict[str, Any]:
+        if isinstance(job, SweepJob):
+            return self._resolve_sweep(workspace, name, job)
+        if isinstance(job, PipelineJob):
+            return self._resolve_pipeline(workspace, name, job)
+        return self._resolve_command(workspace, name, job)
+
     def _resolve_command(self, workspace: str, name: str, job: CommandJob) -> dict[str, Any]:
         if not job.command.strip():
             raise ValidationError("job command is empty")
         self.resolver.check_command(job)
         return {
-            "compute": self.resolver.compute_name(workspace, job),
+            "compute": self.resolver.compute_name(workspace, job.compute),
             "environment": self.resolver.environment(workspace, job),
             "inputs": self.resolver.inputs(workspace, job),
             "outputs": self.resolver.outputs(name, job.outputs),
@@ -96,6 +105,23 @@ class JobService:
         )
         trial = self._resolve_command(workspace, probe.name or name, probe)
         return {"compute": trial["compute"], "outputs": self.resolver.outputs(name, job.outputs)}
+
+    def _resolve_pipeline(self, workspace: str, name: str, job: PipelineJob) -> dict[str, Any]:
+        """A pipeline is checked whole: its graph, then each step's job as it would be
+        submitted (an upstream output stands in for what it will be), nested ones included."""
+        outputs = self.resolver.outputs(name, job.outputs)
+        steps = self.planner.plan(workspace, name, job, outputs)
+        for step, plan in steps.items():
+            probe = job_of(probe_spec(name, step, plan))
+            assert probe.name is not None
+            self._resolve(workspace, probe.name, probe)
+        compute = job.settings.default_compute or job.compute
+        return {
+            "compute": self.resolver.compute_name(workspace, compute),
+            "inputs": self.resolver.inputs(workspace, job),
+            "outputs": outputs,
+            "steps": steps,
+        }
 
     def get(self, workspace: str, name: str) -> Job:
         with self.context.store.read() as tx:
@@ -220,6 +246,16 @@ class JobService:
             row.spec = {**row.spec, "job": job}  # a new dict: the JSON column sees the change
             tx.jobs.touch(row)
 
+    def set_resolved_outputs(
+        self, workspace: str, name: str, outputs: dict[str, dict[str, Any]]
+    ) -> None:
+        """Where a pipeline's outputs ended up: the URIs its steps wrote (or reused)."""
+        with self.context.store.begin() as tx:
+            row = self.runs.row(tx, workspace, name, lock=True)
+            resolved = {**row.spec.get("resolved", {}), "outputs": outputs}
+            row.spec = {**row.spec, "resolved": resolved}
+            tx.jobs.touch(row)
+
     def request_cancel(self, workspace: str, name: str) -> str:
         """Cancel a job: at once if no runner holds it, else ask its runner to stop it."""
         with self.context.store.begin() as tx:
@@ -244,13 +280,7 @@ class JobService:
 
 
 def _job(row: JobRow) -> Job:
-    spec = dict(row.spec.get("job", {}))
-    job: Job
-    if row.job_type == "sweep":
-        job = SweepJob.model_validate(spec)
-    else:
-        spec.setdefault("command", "")
-        job = CommandJob.model_validate(spec)
+    job = job_of({"type": row.job_type, **row.spec.get("job", {})})
     job.status = row.status
     job.name = row.name
     job.display_name = row.display_name

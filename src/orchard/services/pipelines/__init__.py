@@ -1,0 +1,1 @@
+"""Pipeline jobs: checking the step graph, planning each step's job, reuse keys."""
