@@ -12,28 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from dataclasses import dataclass
-from traceback import format_exc
 from typing import Any, TextIO
 
-from orchard.agent.children import ChildProcesses
 from orchard.agent.finalize import register_outputs
-from orchard.agent.launch import LOOK_NOW_SIGNAL, fork_attached_runner
-from orchard.agent.workdir import JobFolder, job_root
+from orchard.agent.launch import LOOK_NOW_SIGNAL
+from orchard.agent.parent import CANCEL_CHECK_SECONDS, ParentRunner
 from orchard.entities.compute import ComputeBase
 from orchard.entities.job_types import job_of
 from orchard.entities.jobs import CommandJob, Input, JobStatus
 from orchard.entities.pipelines import PipelineJob
-from orchard.errors import NotFound, OrchardError
+from orchard.errors import NotFound
 from orchard.services import Services
 from orchard.services.jobs.states import is_stopping, is_terminal
-from orchard.services.pipelines.steps import fill_upstream
-
-CANCEL_CHECK_SECONDS = 1.0
-HEARTBEAT_SECONDS = 5.0
-SKIPPED = "Skipped"
-REUSED = "Reused"
+from orchard.services.pipelines.steps import REUSED, SKIPPED, fill_upstream
 
 
 @dataclass
@@ -53,45 +45,24 @@ class StepRun:
         return self.done or self.status in (JobStatus.FAILED, JobStatus.CANCELED, SKIPPED)
 
 
-class PipelineRunner:
+class PipelineRunner(ParentRunner):
+    what = "pipeline"
+
     def __init__(self, services: Services, workspace: str, name: str, agent: str) -> None:
-        self.services, self.workspace, self.name, self.agent = services, workspace, name, agent
-        self.jobs = services.jobs
+        super().__init__(services, workspace, name, agent)
         job = self.jobs.get(workspace, name)
         assert isinstance(job, PipelineJob)
         self.pipeline = job
         self.resolved = self.jobs.resolved(workspace, name)
         self.plans: dict[str, dict[str, Any]] = self.resolved["steps"]
         self.steps = {step: StepRun(step, plan["job"]["name"]) for step, plan in self.plans.items()}
-        self.processes = ChildProcesses(
-            lambda child: fork_attached_runner(services, workspace, child)
-        )
         self.failure: tuple[str, dict[str, Any]] | None = None
-        self._heartbeat = 0.0
-
-    def run(self) -> str:
-        if not self._advance(JobStatus.PREPARING, agent_id=self.agent):
-            return self._status()
-        if not self._advance(JobStatus.RUNNING):
-            return self._end(JobStatus.CANCELED)
-        folder = JobFolder(root=job_root(self.services, self.name))
-        folder.std_log.parent.mkdir(parents=True, exist_ok=True)
-        with folder.std_log.open("a", encoding="utf-8", buffering=1) as log:
-            try:
-                return self._loop(log)
-            except OrchardError as error:
-                self._stop_running(log, f"the pipeline failed: {error.message}")
-                return self._end(JobStatus.FAILED, {"code": error.code, "message": error.message})
-            except Exception as error:  # a bug in Orchard: the pipeline must not stay Running
-                self._stop_running(log, f"the pipeline failed: {error!r}")
-                body = {"code": "InternalError", "message": repr(error), "traceback": format_exc()}
-                return self._end(JobStatus.FAILED, body)
 
     def _loop(self, log: TextIO) -> str:
         log.write(f"pipeline {self.name}: {len(self.steps)} steps, {self._capacity()} at a time\n")
         while True:
             if is_stopping(self._beat()):
-                self._stop_running(log, "the pipeline was canceled")
+                self._abort(log, "the pipeline was canceled")
                 self._skip_rest(log)
                 return self._end(JobStatus.CANCELED)
             self._launch_ready(log)
@@ -103,7 +74,7 @@ class PipelineRunner:
                 if step.pid in exited:
                     self._ended(step, log)
             if self.failure and not self.pipeline.settings.continue_on_step_failure:
-                self._stop_running(log, f"step {self.failure[0]!r} did not complete")
+                self._abort(log, f"step {self.failure[0]!r} did not complete")
 
     # -- starting steps ----------------------------------------------------------------
 
@@ -173,7 +144,7 @@ class PipelineRunner:
         if status != JobStatus.COMPLETED and self.failure is None:
             self.failure = (step.name, job.error or {"message": f"the step ended {status}"})
 
-    def _stop_running(self, log: TextIO, why: str) -> None:
+    def _abort(self, log: TextIO, why: str) -> None:
         running = self._running()
         if running:
             log.write(f"{why}: canceling {len(running)} running step(s)\n")
@@ -242,19 +213,3 @@ class PipelineRunner:
                 if isinstance(compute, ComputeBase) and isinstance(nodes, int):
                     return max(1, nodes)
         return max(1, os.cpu_count() or 1)
-
-    def _beat(self) -> str:
-        now = time.monotonic()
-        if now - self._heartbeat >= HEARTBEAT_SECONDS:
-            self._heartbeat = now
-            return self.jobs.heartbeat(self.workspace, self.name)
-        return self._status()
-
-    def _status(self) -> str:
-        return self.jobs.get(self.workspace, self.name).status or JobStatus.QUEUED
-
-    def _advance(self, status: str, **extra: Any) -> bool:
-        return self.jobs.set_status(self.workspace, self.name, status, **extra) == status
-
-    def _end(self, status: str, error: dict[str, Any] | None = None) -> str:
-        return self.jobs.set_status(self.workspace, self.name, status, error=error)

@@ -16,25 +16,20 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from traceback import format_exc
 from typing import Any, TextIO
 
-from orchard.agent.children import ChildProcesses
-from orchard.agent.launch import LOOK_NOW_SIGNAL, fork_attached_runner
+from orchard.agent.launch import LOOK_NOW_SIGNAL
+from orchard.agent.parent import CANCEL_CHECK_SECONDS, ParentRunner
 from orchard.agent.tracking_server import preload
-from orchard.agent.workdir import JobFolder, job_root
 from orchard.entities.jobs import JobStatus
 from orchard.entities.sweep import SweepJob
 from orchard.entities.tracking import Param
-from orchard.errors import OrchardError
 from orchard.services import Services
 from orchard.services.jobs.states import is_stopping, is_terminal
 from orchard.sweep.sampling import Sampler, grid_size, make_sampler
 from orchard.sweep.termination import TrialCurve, to_cancel
 
 POLL_SECONDS = 0.1
-CANCEL_CHECK_SECONDS = 1.0
-HEARTBEAT_SECONDS = 5.0
 DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default and its ceiling
 EARLY_TERMINATED = "early_terminated"
 ENDS = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, EARLY_TERMINATED)
@@ -55,43 +50,20 @@ class Trial:
         return self.values[-1] if self.values else None
 
 
-class SweepRunner:
+class SweepRunner(ParentRunner):
+    what = "sweep"
+
     def __init__(self, services: Services, workspace: str, name: str, agent: str) -> None:
-        self.services, self.workspace, self.name, self.agent = services, workspace, name, agent
-        self.jobs = services.jobs
+        super().__init__(services, workspace, name, agent)
         job = self.jobs.get(workspace, name)
         assert isinstance(job, SweepJob)
         self.sweep = job
         self.trials: dict[str, Trial] = {}
-        self.processes = ChildProcesses(
-            lambda trial: fork_attached_runner(services, workspace, trial)
-        )
         self.exhausted = False
         self._changed = False  # trials started or ended since progress was last written
         self._preloaded = False
-        self._heartbeat = 0.0
 
     # -- the loop --------------------------------------------------------------------------
-
-    def run(self) -> str:
-        if not self._advance(JobStatus.PREPARING, agent_id=self.agent):
-            return self._status()
-        if not self._advance(JobStatus.RUNNING):
-            return self._end(JobStatus.CANCELED)
-        folder = JobFolder(root=job_root(self.services, self.name))
-        folder.std_log.parent.mkdir(parents=True, exist_ok=True)
-        with folder.std_log.open("a", encoding="utf-8", buffering=1) as log:
-            try:
-                return self._loop(log)
-            except OrchardError as error:
-                self._stop_all(log, f"the sweep failed: {error.message}")
-                return self._end(
-                    JobStatus.FAILED, error={"code": error.code, "message": error.message}
-                )
-            except Exception as error:  # a bug in Orchard: the sweep must not stay Running
-                self._stop_all(log, f"the sweep failed: {error!r}")
-                error_body = {"code": "InternalError", "message": repr(error)}
-                return self._end(JobStatus.FAILED, error=error_body | {"traceback": format_exc()})
 
     def _loop(self, log: TextIO) -> str:
         sampler = make_sampler(
@@ -102,10 +74,10 @@ class SweepRunner:
         self._say(log, self._opening())
         while True:
             if is_stopping(self._beat()):
-                self._stop_all(log, "the sweep was canceled")
+                self._abort(log, "the sweep was canceled")
                 return self._end(JobStatus.CANCELED)
             if time.monotonic() >= deadline:
-                self._stop_all(log, f"the sweep ran past limits.timeout ({limits.timeout} s)")
+                self._abort(log, f"the sweep ran past limits.timeout ({limits.timeout} s)")
                 return self._finish(log, timed_out=True)
             self._launch(sampler, log)
             if not self._active() and (self.exhausted or len(self.trials) >= self._max_total()):
@@ -189,7 +161,7 @@ class SweepRunner:
             self._cancel(trial)
             self._say(log, f"trial {name} stopped early by the {policy.type} policy")
 
-    def _stop_all(self, log: TextIO, why: str) -> None:
+    def _abort(self, log: TextIO, why: str) -> None:
         stopping = self._active()
         self._say(log, f"{why}: stopping {len(stopping)} running trial(s)")
         for trial in stopping:
@@ -322,22 +294,6 @@ class SweepRunner:
         """How long to wait for a trial to end before looking again: a policy reads the
         running trials' metrics this often; with none, only a cancel is waited for."""
         return POLL_SECONDS if self.sweep.early_termination is not None else CANCEL_CHECK_SECONDS
-
-    def _beat(self) -> str:
-        now = time.monotonic()
-        if now - self._heartbeat >= HEARTBEAT_SECONDS:
-            self._heartbeat = now
-            return self.jobs.heartbeat(self.workspace, self.name)
-        return self._status()
-
-    def _status(self) -> str:
-        return self.jobs.get(self.workspace, self.name).status or JobStatus.QUEUED
-
-    def _advance(self, status: str, **extra: Any) -> bool:
-        return self.jobs.set_status(self.workspace, self.name, status, **extra) == status
-
-    def _end(self, status: str, error: dict[str, Any] | None = None) -> str:
-        return self.jobs.set_status(self.workspace, self.name, status, error=error)
 
 
 def _params_text(params: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchard.entities.components import CommandComponent, ComponentBase, PipelineComponent
-from orchard.entities.jobs import Input, Output
+from orchard.entities.jobs import Input
 from orchard.entities.pipelines import CommandStep, PipelineSettings, PipelineStep, StepBase
 
 # Properties every step's job carries, as Azure's node jobs do.
@@ -14,7 +14,9 @@ STEP_PROPERTY = "azureml.nodeid"
 COMPONENT_PROPERTY = "azureml.component"
 REUSED_PROPERTY = "azureml.isreused"
 REUSED_FROM_PROPERTY = "azureml.reusedrunid"
-REUSE_KEY_PROPERTY = "orchard.reuse_key"
+# How a step that never ran, or ran in an earlier pipeline, shows in the graph.
+SKIPPED = "Skipped"
+REUSED = "Reused"
 # A placeholder for an upstream output while the step is checked at submit.
 PLACEHOLDER_URI = "azureml://datastores/workspaceblobstore/paths/azureml/{pipeline}/{step}/{name}/"
 
@@ -145,6 +147,3 @@ def _dump(value: Any) -> Any:
     if isinstance(value, list):
         return [_dump(v) for v in value]
     return value
-
-
-__all__ = ["Output", "child_name", "child_spec", "fill_upstream"]

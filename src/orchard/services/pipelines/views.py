@@ -8,10 +8,12 @@ from orchard.errors import ValidationError
 from orchard.services.jobs import JobService
 from orchard.services.jobs.states import is_terminal
 from orchard.services.pipelines.graph import layers
-from orchard.services.pipelines.steps import COMPONENT_PROPERTY, REUSED_FROM_PROPERTY
-
-SKIPPED = "Skipped"
-REUSED = "Reused"
+from orchard.services.pipelines.steps import (
+    COMPONENT_PROPERTY,
+    REUSED,
+    REUSED_FROM_PROPERTY,
+    SKIPPED,
+)
 
 
 class PipelineViews:
