@@ -22,6 +22,7 @@ _EXPORTS = {
     "load_workspace": "orchard.entities.loaders",
     "load_job": "orchard.entities.loaders",
     "load_component": "orchard.entities.loaders",
+    "load_schedule": "orchard.entities.loaders",
     "dsl": "orchard.sdk.dsl",
     "command": "orchard.sdk.builders",
     "Input": "orchard.entities.jobs",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         load_environment,
         load_job,
         load_model,
+        load_schedule,
         load_workspace,
     )
     from orchard.run.dataset import Dataset
@@ -66,6 +68,7 @@ __all__ = [
     "load_environment",
     "load_job",
     "load_model",
+    "load_schedule",
     "load_workspace",
 ]
 

@@ -112,3 +112,78 @@ def test_an_unknown_component_type_is_named(tmp_path: Path) -> None:
     (tmp_path / "c.yml").write_text(yaml.safe_dump({"type": "spark", "name": "s"}))
     with pytest.raises(SpecError, match="component type 'spark' is not supported"):
         load_component(tmp_path / "c.yml")
+
+
+PARALLEL_COMPONENT = """
+$schema: http://azureml/sdk-2-0/ParallelComponent.json
+name: batch_score
+type: parallel
+version: 1.0.0
+inputs:
+  input_data: {type: mltable, optional: false}
+  score_model: {type: uri_folder}
+outputs:
+  job_output_file: {type: uri_file}
+input_data: ${{inputs.input_data}}
+mini_batch_size: "10kb"
+partition_keys: [Store, Brand]
+resources: {instance_count: 2}
+max_concurrency_per_instance: 2
+logging_level: "DEBUG"
+error_threshold: 5
+mini_batch_error_threshold: 4
+retry_settings: {max_retries: 2, timeout: 60}
+environment_variables: {"AZUREML_PARALLEL_EXAMPLE": 2}
+task:
+  type: run_function
+  code: "./script"
+  entry_script: score.py
+  environment:
+    image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04
+    conda_file: ./env.yml
+  program_arguments: >-
+    --model ${{inputs.score_model}}
+    --allowed_failed_percent 30
+  append_row_to: ${{outputs.job_output_file}}
+"""
+
+
+def test_a_parallel_component_loads_with_its_task_files_read_in(tmp_path: Path) -> None:
+    from orchard.entities.components import ParallelComponent
+    from orchard.parallel.command import driver_command
+
+    (tmp_path / "env.yml").write_text("dependencies: [python=3.11, {pip: [pandas]}]\n")
+    (tmp_path / "component.yml").write_text(PARALLEL_COMPONENT)
+    component = load_component(tmp_path / "component.yml")
+    assert isinstance(component, ParallelComponent)
+    assert component.task.code == str(tmp_path / "script")
+    assert component.task.environment is not None
+    assert not isinstance(component.task.environment, str)
+    assert component.task.environment.conda_file == {
+        "dependencies": ["python=3.11", {"pip": ["pandas"]}]
+    }
+    assert component.environment_variables == {"AZUREML_PARALLEL_EXAMPLE": "2"}
+    assert component.worker_count == 4
+    command = driver_command(component, input_type="mltable", append_to_file=True)
+    # Given both, partition keys split the input and mini_batch_size is not used (Azure's rule).
+    assert "--partition-keys Store,Brand" in command and "--mini-batch-size" not in command
+    assert "--output-file ${{outputs.job_output_file}}" in command
+    assert (
+        "--program-arguments '--model ${{inputs.score_model}} --allowed_failed_percent 30'"
+        in command
+    )
+
+
+def test_a_parallel_step_overrides_its_component_settings(tmp_path: Path) -> None:
+    from orchard.entities.components import ParallelComponent
+    from orchard.entities.pipelines import ParallelStep
+
+    (tmp_path / "env.yml").write_text("dependencies: [python=3.11]\n")
+    (tmp_path / "component.yml").write_text(PARALLEL_COMPONENT)
+    component = load_component(tmp_path / "component.yml")
+    step = ParallelStep(component=component, mini_batch_size="1mb", logging_level="warning")
+    runs = step.specialise(component)
+    assert isinstance(runs, ParallelComponent)
+    assert (runs.mini_batch_size, runs.logging_level) == ("1mb", "WARNING")
+    assert (runs.max_concurrency_per_instance, runs.partition_keys) == (2, ["Store", "Brand"])
+    assert component.mini_batch_size == "10kb"  # the registered component is untouched

@@ -4,6 +4,7 @@ a message naming the step and the field, and nothing is recorded."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ def _set(path: list[str], value: Any) -> Any:
         target[path[-1]] = value
 
     return change
+
+
+TASK = {"code": "./src", "entry_script": "make.py", "append_row_to": "${{outputs.rows}}"}
+
+
+def parallel(**fields: Any) -> dict[str, Any]:
+    """An inline parallel step over make's output."""
+    return {
+        "type": "parallel",
+        "inputs": {"numbers": "${{parent.jobs.make.outputs.out}}"},
+        "outputs": {"rows": {"type": "uri_folder"}},
+        "input_data": "${{inputs.numbers}}",
+        "task": TASK,
+    } | fields
 
 
 CASES = {
@@ -96,6 +111,27 @@ CASES = {
         _set(["settings"], {"default_compute": "azureml:tpu-pod"}),
         "no compute named 'tpu-pod'",
     ),
+    "parallel input_data not a binding": (
+        _set(["jobs", "score"], parallel(input_data="./data")),
+        "pipeline step 'score': input_data: './data' does not name a data input of the step; "
+        "give ${{inputs.<name>}} (its data inputs: numbers)",
+    ),
+    "parallel input_data of a literal": (
+        _set(["jobs", "score"], parallel(inputs={"numbers": 3}, input_data="${{inputs.numbers}}")),
+        "input_data: '${{inputs.numbers}}' does not name a data input of the step",
+    ),
+    "parallel input of a model": (
+        _set(
+            ["jobs", "score"],
+            parallel(inputs={"numbers": {"type": "custom_model", "path": "./src"}}),
+        ),
+        "input_data: input 'numbers' is of type custom_model; a parallel step reads uri_file, "
+        "uri_folder, mltable",
+    ),
+    "parallel rows to an unknown output": (
+        _set(["jobs", "score"], parallel(task={**TASK, "append_row_to": "${{outputs.nope}}"})),
+        "task.append_row_to: '${{outputs.nope}}' does not name an output of the step",
+    ),
     "unknown environment": (
         _set(["jobs", "hello"], {"command": "echo hi", "environment": "azureml:nope:1"}),
         "environment 'azureml:nope:1': no such environment",
@@ -127,4 +163,34 @@ def test_a_step_needs_a_component_or_a_command(tmp_path: Path) -> None:
 
     spec = broken(_set(["jobs", "make"], {"type": "command", "inputs": {}}))
     with pytest.raises(SpecError, match="needs a 'component' or a 'command'"):
+        load_job(write_project(tmp_path, spec))
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        ({"type": "parallel", "input_data": "${{inputs.x}}"}, "or 'input_data' and a 'task'"),
+        (parallel(partition_keys=[]), "partition_keys: give one or more column names"),
+    ],
+)
+def test_an_inline_parallel_step_is_checked_as_it_is_read(
+    tmp_path: Path, step: dict[str, Any], problem: str
+) -> None:
+    from orchard.errors import SpecError
+
+    with pytest.raises(SpecError, match=re.escape(problem)):
+        load_job(write_project(tmp_path, broken(_set(["jobs", "score"], step))))
+
+
+@pytest.mark.parametrize(
+    ("size", "problem"),
+    [("ten", "'ten' is not a size"), ("0", "'0' is not a size"), ("5tb", "'5tb' is not a size")],
+)
+def test_a_mini_batch_size_that_is_not_a_size_is_named(
+    tmp_path: Path, size: str, problem: str
+) -> None:
+    from orchard.errors import SpecError
+
+    spec = broken(_set(["jobs", "score"], parallel(mini_batch_size=size)))
+    with pytest.raises(SpecError, match=f"mini_batch_size.*{problem}"):
         load_job(write_project(tmp_path, spec))

@@ -22,16 +22,18 @@ LOOK_NOW_SIGNAL = signal.SIGUSR1
 RUNNER_PID = "runner.pid"
 
 
-def start_runner(services: Services, workspace: str, job: str) -> None:
+def start_runner(services: Services, workspace: str, job: str, *, spawn: bool = False) -> None:
     """A detached runner process for `job`; it outlives the command that submitted it.
 
     Forked where the OS allows: the runner then starts with Orchard already imported,
     which is most of a fresh interpreter's start-up (about a second). Set
-    ORCHARD_RUNNER_SPAWN=1 to start a fresh interpreter instead.
+    ORCHARD_RUNNER_SPAWN=1, or pass `spawn` (a threaded server must not fork), to start a
+    fresh interpreter instead.
     """
     root = services.context.home / "runs" / job
     root.mkdir(parents=True, exist_ok=True)
-    if hasattr(os, "fork") and os.environ.get("ORCHARD_RUNNER_SPAWN") != "1":
+    forking = not spawn and os.environ.get("ORCHARD_RUNNER_SPAWN") != "1"
+    if hasattr(os, "fork") and forking:
         _fork_runner(services, workspace, job, root)
     else:
         _spawn_runner(services, workspace, job, root)

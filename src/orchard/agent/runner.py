@@ -115,7 +115,9 @@ class JobRunner:
                 command,
                 cwd=folder.wd,
                 log=folder.std_log,
-                env={**os.environ, **environment.variables, **variables},
+                env=_with_orchard_importable(
+                    {**os.environ, **environment.variables, **variables}, folder
+                ),
             )
             self._process = process
             timeout = job.limits.timeout if job.limits and job.limits.timeout else None
@@ -289,6 +291,13 @@ def run_job(settings: Settings, job: str) -> int:
     finally:
         services.close()
     return 0 if status == JobStatus.COMPLETED else 1
+
+
+def _with_orchard_importable(env: dict[str, str], folder: JobFolder) -> dict[str, str]:
+    # After what the job sets. Ahead of site-packages, but where the host has Orchard
+    # installed the link is to that very package.
+    given = env.get("PYTHONPATH", "")
+    return env | {"PYTHONPATH": os.pathsep.join(p for p in (given, str(folder.python_path)) if p)}
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Layout under `<home>/runs/<job>/`: `wd/` (the code, with `outputs/` and `logs/`),
 `inputs/<name>` (downloads), `outputs/<name>` (what the script writes for an output),
-`user_logs/std_log.txt` (stdout and stderr, as Azure ML names it).
+`user_logs/std_log.txt` (stdout and stderr, as Azure ML names it), `python/orchard` (a
+link to the Orchard package, for PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from orchard.storage.paths import safe_join
 from orchard.storage.uris import parse_datastore_uri
 
 MOUNT_MODES = {"ro_mount", "eval_mount", "rw_mount"}
+ORCHARD_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -39,6 +41,13 @@ class JobFolder:
     def output_folder(self, name: str) -> Path:
         return self.root / "outputs" / name
 
+    @property
+    def python_path(self) -> Path:
+        """A folder holding only a link to the orchard package. On PYTHONPATH it lets an
+        environment built without Orchard run `python -m orchard.parallel.driver`, and
+        lets no other host package in."""
+        return self.root / "python"
+
 
 def job_root(services: Services, job: str) -> Path:
     return services.context.home / "runs" / job
@@ -56,6 +65,7 @@ def prepare(
     for name in ("outputs", "logs"):
         (folder.wd / name).mkdir(exist_ok=True)
     folder.std_log.parent.mkdir(parents=True, exist_ok=True)
+    _link_orchard(folder.python_path)
     for name, spec in resolved.get("inputs", {}).items():
         folder.inputs[name] = _bind_input(services, workspace, folder, name, spec)
     for name, spec in resolved.get("outputs", {}).items():
@@ -65,6 +75,13 @@ def prepare(
             target / _file_name(spec["uri"]) if spec["type"] == "uri_file" else target
         )
     return folder
+
+
+def _link_orchard(python_path: Path) -> None:
+    link = python_path / "orchard"
+    python_path.mkdir(exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(ORCHARD_PACKAGE, target_is_directory=True)
 
 
 def _copy_code(services: Services, workspace: str, code: str, wd: Path) -> None:

@@ -74,6 +74,7 @@ def register_commands(only: str | None = None) -> None:
     from orchard.cli.jobs import job_app
     from orchard.cli.quickstart import quickstart
     from orchard.cli.resources import compute_app, datastore_app, workspace_app
+    from orchard.cli.schedules import schedule_app
 
     app.add_typer(workspace_app, name="workspace")
     app.add_typer(datastore_app, name="datastore")
@@ -83,6 +84,7 @@ def register_commands(only: str | None = None) -> None:
     app.add_typer(compute_app, name="compute")
     app.add_typer(component_app, name="component")
     app.add_typer(job_app, name="job")
+    app.add_typer(schedule_app, name="schedule")
     app.add_typer(endpoint_app, name="online-endpoint")
     app.add_typer(deployment_app, name="online-deployment")
     app.command("quickstart")(quickstart)

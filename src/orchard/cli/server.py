@@ -28,11 +28,16 @@ def server(
         str | None,
         typer.Option("--workspace", "-w", help="Workspace of the root routes (default: config)"),
     ] = None,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="Fire the workspaces' schedules")
+    ] = True,
 ) -> None:
-    """Serve the MLflow REST API (tracking, model registry, artifacts) over Orchard."""
+    """Serve the MLflow REST API (tracking, model registry, artifacts) over Orchard, and
+    fire the workspaces' schedules."""
     # Imported here: the other commands never pay for the server's imports.
     import uvicorn
 
+    from orchard.agent.scheduler import Scheduler
     from orchard.config import Settings
     from orchard.server.app import create_app
     from orchard.services import Services
@@ -41,6 +46,7 @@ def server(
     services = Services.open(
         settings, storage_root=artifact_root.resolve() if artifact_root else None
     )
+    firing = Scheduler(services).start() if scheduler else None
     try:
         app = create_app(services, default_workspace=settings.workspace)
         # What start-up built (modules, schemas, the app) lives as long as the server: set
@@ -50,4 +56,6 @@ def server(
         typer.echo(f"Orchard serves the MLflow API at http://{host}:{port} ({settings.workspace})")
         uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
     finally:
+        if firing is not None:
+            firing.stop()
         services.close()

@@ -32,6 +32,12 @@ from orchard.entities.datastores import (
     SasTokenConfiguration,
     ServicePrincipalConfiguration,
 )
+from orchard.entities.schedules import (
+    CronTrigger,
+    JobSchedule,
+    RecurrencePattern,
+    RecurrenceTrigger,
+)
 from orchard.entities.workspace import Workspace
 
 __all__ = [
@@ -45,16 +51,20 @@ __all__ = [
     "BuildContext",
     "CertificateConfiguration",
     "ComputeInstance",
+    "CronTrigger",
     "Data",
     "Environment",
     "GcsDatastore",
     "InferenceConfig",
+    "JobSchedule",
     "KubernetesCompute",
     "LocalCompute",
     "LocalDatastore",
     "Model",
     "OneLakeDatastore",
     "RayCompute",
+    "RecurrencePattern",
+    "RecurrenceTrigger",
     "Route",
     "S3Datastore",
     "S3KeyConfiguration",

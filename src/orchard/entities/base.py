@@ -38,6 +38,14 @@ class CreationContext(Entity):
     last_modified_by_type: str | None = None
 
 
+def string_values(value: Any) -> Any:
+    """YAML reads `n: 1` as an int; Azure keeps tags, properties and environment variables
+    as strings."""
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else _scalar_text(v) for k, v in value.items()}
+    return value
+
+
 class Resource(Entity):
     """Anything named in a workspace, with Azure's common descriptive fields."""
 
@@ -54,13 +62,7 @@ class Resource(Entity):
     id: str | None = None
     creation_context: CreationContext | None = None
 
-    @field_validator("tags", "properties", mode="before")
-    @classmethod
-    def _stringify_values(cls, value: Any) -> Any:
-        # YAML reads `n: 1` as an int; Azure keeps tags and properties as strings.
-        if isinstance(value, dict):
-            return {str(k): "" if v is None else _scalar_text(v) for k, v in value.items()}
-        return value
+    _stringify_values = field_validator("tags", "properties", mode="before")(string_values)
 
     def to_spec(self) -> dict[str, Any]:
         """The YAML-shaped dict of this resource, with its `$schema` line first."""

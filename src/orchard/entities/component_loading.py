@@ -9,13 +9,19 @@ from typing import Any
 
 import yaml
 
-from orchard.entities.components import CommandComponent, PipelineComponent
+from orchard.entities.components import (
+    INLINE_COMPONENT,
+    CommandComponent,
+    ParallelComponent,
+    PipelineComponent,
+)
 from orchard.entities.spec import read_yaml, validate_spec
 from orchard.errors import SpecError
 
-Component = CommandComponent | PipelineComponent
+Component = CommandComponent | ParallelComponent | PipelineComponent
 COMPONENT_TYPES: dict[str, type[Component]] = {
     "command": CommandComponent,
+    "parallel": ParallelComponent,
     "pipeline": PipelineComponent,
 }
 
@@ -36,6 +42,8 @@ def component_from(
             str(absolute(base, p)) for p in body.get("additional_includes") or []
         ]
         read_inline_conda(body, base, origin)
+    elif cls is ParallelComponent:
+        resolve_task(body, base, origin)
     else:
         resolve_steps(body.get("jobs"), origin, base)
     return validate_spec(cls, body, source=origin, strict=strict)
@@ -60,10 +68,19 @@ def resolve_steps(jobs: Any, origin: str, base: Path) -> None:
                 raise SpecError(f"{where}: field 'component': file {path} not found")
             step["component"] = component_file(path)
         elif isinstance(component, dict):
-            step["component"] = component_from(component, where, base)
+            step["component"] = component_from({"name": INLINE_COMPONENT, **component}, where, base)
         resolve_paths(step, base, ("code",))
         resolve_input_paths(step.get("inputs"), base)
         read_inline_conda(step, base, where)
+        resolve_task(step, base, where)
+
+
+def resolve_task(body: dict[str, Any], base: Path, origin: str) -> None:
+    """A parallel step's `task:` holds its code and environment."""
+    task = body.get("task")
+    if isinstance(task, dict):
+        resolve_paths(task, base, ("code",))
+        read_inline_conda(task, base, f"{origin} (task)")
 
 
 def resolve_input_paths(inputs: Any, base: Path) -> None:

@@ -1,4 +1,5 @@
-"""Components: Azure ML v2 `commandComponent` and `pipelineComponent`, versioned assets.
+"""Components: Azure ML v2 `commandComponent`, `parallelComponent` and `pipelineComponent`,
+versioned assets.
 
 A component is a job's recipe with its interface declared: typed inputs (defaults,
 optional, enum, min/max) and outputs. Called with inputs (`train(data=..., lr=0.1)`) a
@@ -21,9 +22,13 @@ from orchard.entities.jobs import (
     Output,
     name_inline_environment,
 )
+from orchard.entities.parallel import ParallelSettings
 
 if TYPE_CHECKING:
-    from orchard.entities.pipelines import Step
+    from orchard.entities.pipelines import Step, StepBase
+
+# The name Azure gives a component written inline in a pipeline, unnamed.
+INLINE_COMPONENT = "azureml_anonymous"
 
 
 class ComponentBase(Asset):
@@ -50,7 +55,7 @@ class ComponentBase(Asset):
             return {k: {} if v is None else v for k, v in value.items()}
         return value
 
-    def __call__(self, **inputs: Any) -> Step:
+    def __call__(self, **inputs: Any) -> StepBase:
         """A pipeline step running this component with these inputs (inside a
         `@dsl.pipeline` function, the step joins that pipeline)."""
         from orchard.entities.pipelines import step_of
@@ -75,6 +80,15 @@ class CommandComponent(ComponentBase):
     instance_count: int | None = None
 
     _inline_environment = field_validator("environment", mode="before")(name_inline_environment)
+
+
+class ParallelComponent(ParallelSettings, ComponentBase):
+    """An entry script over mini-batches of one input (`type: parallel`); it runs as a
+    command job whose command is Orchard's parallel driver."""
+
+    schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/parallelComponent.schema.json"
+
+    type: Literal["parallel"] = "parallel"
 
 
 class PipelineComponent(ComponentBase):

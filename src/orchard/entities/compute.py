@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Discriminator, Field, Tag, TypeAdapter, field_validator
 
 from orchard.entities.assets import LowerCase, SnakeCase, TimestampText, snake_case, type_tag
-from orchard.entities.base import Entity, Resource
+from orchard.entities.base import Entity, Resource, string_values
 
 SCHEMA_ROOT = "https://azuremlschemas.azureedge.net/latest"
 COMPUTE_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9\-]{0,22}[A-Za-z0-9]$"
@@ -233,11 +233,8 @@ class KubernetesCompute(ComputeBase):
     # Azure's attach properties nest (`instanceTypes: {...}`), so no string-only values.
     properties: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _stringify_values(cls, value: Any) -> Any:
-        # Overrides Resource's validator, which would flatten nested `properties`.
-        return Resource._stringify_values(value)
+    # Replaces Resource's validator, which would flatten nested `properties`.
+    _stringify_values = field_validator("tags", mode="before")(string_values)
 
 
 class VirtualMachineCompute(ComputeBase):

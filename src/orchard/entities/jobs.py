@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, field_validator
 
 from orchard.entities.assets import Environment
-from orchard.entities.base import Entity, Resource
+from orchard.entities.base import Entity, Resource, string_values
 
 if TYPE_CHECKING:
     from orchard.entities.sweep import SweepJob
@@ -174,9 +174,16 @@ class CommandJob(JobBase):
     # Inputs given a distribution by `job(lr=Uniform(...))`, waiting for `.sweep()`.
     _search_space: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-    def __call__(self, **inputs: Any) -> CommandJob:
+    def __call__(self, **inputs: Any) -> Any:
         """azure.ai.ml's `command_job(lr=Uniform(...), epochs=10)`: a copy with those inputs
-        set; the ones given a distribution become the search space of `.sweep()`."""
+        set; the ones given a distribution become the search space of `.sweep()`. Inside a
+        `@dsl.pipeline` function, called with no distribution, it is a step of the pipeline
+        (a CommandStep)."""
+        from orchard.entities.pipelines import building, command_step
+
+        searching = any(isinstance(v, Entity) and not isinstance(v, Input) for v in inputs.values())
+        if building.get() is not None and not searching:
+            return command_step(self, inputs)
         copy = self.model_copy(deep=True)
         for name, value in inputs.items():
             if isinstance(value, Entity) and not isinstance(value, Input):
@@ -195,9 +202,4 @@ class CommandJob(JobBase):
 
     _inline_environment = field_validator("environment", mode="before")(name_inline_environment)
 
-    @field_validator("environment_variables", mode="before")
-    @classmethod
-    def _stringify(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
+    _stringify = field_validator("environment_variables", mode="before")(string_values)

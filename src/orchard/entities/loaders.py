@@ -28,6 +28,7 @@ from orchard.entities.job_types import Job
 from orchard.entities.jobs import CommandJob
 from orchard.entities.pipelines import PipelineJob
 from orchard.entities.registry import resource_class
+from orchard.entities.schedules import JobSchedule, overridden_job
 from orchard.entities.spec import apply_overrides, read_yaml, validate_spec
 from orchard.entities.sweep import SweepJob, TrialCommand
 from orchard.entities.workspace import Workspace
@@ -85,7 +86,7 @@ def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) 
     its inline environment's conda file is read in."""
     body, origin = _body(source, params_override)
     kind = str(body.get("type", "command"))
-    base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    base = kw.pop("base_path", None) or (Path(origin).parent if origin != "<spec>" else Path.cwd())
     job: Job
     if kind == "sweep":
         trial = body.get("trial")
@@ -114,6 +115,36 @@ def load_component(source: Source, *, params_override: Iterable[str] = (), **kw:
     body, origin = _body(source, params_override)
     base = kw.pop("base_path", None) or (Path(origin).parent if origin != "<spec>" else Path.cwd())
     return component_from(body, origin, base, strict=kw.get("strict"))
+
+
+def load_schedule(source: Source, *, params_override: Iterable[str] = (), **kw: Any) -> JobSchedule:
+    """A schedule spec. Its `create_job` is a job file (`./pipeline.yml`), a job of the
+    workspace to copy (`azureml:<job name>`), an inline job, or Azure's `{job: <file or
+    azureml:name>, ...}` with fields that override that job's (settings, inputs, outputs,
+    experiment_name, tags)."""
+    body, origin = _body(source, params_override)
+    base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    create_job = body.get("create_job")
+    if isinstance(create_job, str) and not create_job.startswith("azureml:"):
+        body["create_job"] = _job_file(base, create_job, origin)
+    elif isinstance(create_job, dict) and isinstance(create_job.get("job"), str):
+        overrides = {k: v for k, v in create_job.items() if k != "job"}
+        reference = create_job["job"]
+        if reference.startswith("azureml:"):
+            body["create_job"] = {"job": reference, **overrides}
+        else:
+            body["create_job"] = overridden_job(_job_file(base, reference, origin), overrides)
+    elif isinstance(create_job, dict):
+        job = load_job(create_job, base_path=base, strict=kw.get("strict"))
+        body["create_job"] = job.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return _validate(JobSchedule, body, origin, **kw)
+
+
+def _job_file(base: Path, reference: str, origin: str) -> dict[str, Any]:
+    path = (base / reference.removeprefix("file:")).resolve()
+    if not path.is_file():
+        raise SpecError(f"{origin}: field 'create_job': file {path} not found")
+    return load_job(path).model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 def load_online_endpoint(

@@ -1,7 +1,7 @@
 """Pipeline jobs: Azure ML v2 `pipelineJob`, a graph of steps that pass data to each other.
 
 A step (`jobs.<name>`) runs a component, referenced (`azureml:train:1`, a file) or inline,
-or is an inline command job. Its inputs are literals, data, or bindings:
+or is an inline command or parallel job. Its inputs are literals, data, or bindings:
 `${{parent.inputs.x}}` (the pipeline's input), `${{parent.jobs.<step>.outputs.y}}` (an
 upstream step's output); an output bound to `${{parent.outputs.z}}` is the pipeline's.
 """
@@ -25,9 +25,16 @@ from pydantic import (
 
 from orchard.entities.assets import Environment
 from orchard.entities.base import Entity
-from orchard.entities.components import CommandComponent, ComponentBase, PipelineComponent
+from orchard.entities.components import (
+    INLINE_COMPONENT,
+    CommandComponent,
+    ComponentBase,
+    ParallelComponent,
+    PipelineComponent,
+)
 from orchard.entities.jobs import (
     SCHEMA_ROOT,
+    CommandJob,
     Distribution,
     Input,
     InputValue,
@@ -37,13 +44,18 @@ from orchard.entities.jobs import (
     Output,
     name_inline_environment,
 )
+from orchard.entities.parallel import (
+    LoggingLevel,
+    ParallelSettings,
+    ParallelTask,
+    RetrySettings,
+    check_mini_batch_size,
+)
 
 _BINDING = re.compile(
     r"^\$\{\{\s*parent\.(?:(?P<scope>inputs|outputs)\.(?P<name>[\w\-]+)"
     r"|jobs\.(?P<step>[\w\-]+)\.outputs\.(?P<output>[\w\-]+))\s*\}\}$"
 )
-# The name of the component an inline command step is its own instance of.
-INLINE_COMPONENT = "azureml_anonymous"
 _STEP_REFERENCE = re.compile(r"(\$\{\{\s*parent\.jobs\.)([\w\-]+)(\.outputs\.)")
 
 
@@ -157,6 +169,27 @@ class StepBase(Entity):
     def component_of(self) -> ComponentBase | str:
         raise NotImplementedError
 
+    def specialise(self, component: ComponentBase) -> ComponentBase:
+        """The component as this step runs it (a step may override some of its settings)."""
+        return component
+
+    @property
+    def is_inline(self) -> bool:
+        return getattr(self, "component", None) is None
+
+    def inline_interface(self) -> dict[str, Any]:
+        """An inline step's interface: it declares the inputs it was given a type or a
+        literal for (the planner types the bound ones from what they are bound to), and the
+        outputs it names."""
+        declared = {
+            name: value if isinstance(value, Input) else Input(type=literal_type(value))
+            for name, value in self.inputs.items()
+            if parse_binding(value) is None
+            and not (isinstance(value, Input) and parse_binding(value.path) is not None)
+        }
+        outputs = {k: v if isinstance(v, Output) else Output() for k, v in self.outputs.items()}
+        return {"inputs": declared, "outputs": outputs}
+
 
 class CommandStep(StepBase):
     """A command step: a component's, or an inline command job's (`command:` given)."""
@@ -186,26 +219,70 @@ class CommandStep(StepBase):
         return self
 
     def component_of(self) -> CommandComponent | str:
-        """The step's component; an inline command job is its own anonymous component,
-        declaring the inputs it was given a type or a literal for (the resolver types the
-        bound ones from what they are bound to)."""
+        """The step's component; an inline command job is its own anonymous component."""
         if self.component is not None:
             return self.component
         assert self.command is not None
-        declared = {
-            name: value if isinstance(value, Input) else Input(type=literal_type(value))
-            for name, value in self.inputs.items()
-            if parse_binding(value) is None
-            and not (isinstance(value, Input) and parse_binding(value.path) is not None)
-        }
         return CommandComponent(
             name=INLINE_COMPONENT,
             command=self.command,
             code=self.code,
             environment=self.environment,
-            inputs=declared,
-            outputs={k: v if isinstance(v, Output) else Output() for k, v in self.outputs.items()},
+            **self.inline_interface(),
         )
+
+
+class ParallelStep(StepBase):
+    """A parallel step: a parallel component's, or an inline parallel job (`task:` given).
+    A step of a component may override the component's splitting and failure settings."""
+
+    type: Literal["parallel"] = "parallel"
+    component: str | ParallelComponent | None = None
+    input_data: str | None = None
+    mini_batch_size: str | None = None
+    partition_keys: list[str] | None = None
+    resources: JobResources | None = None
+    max_concurrency_per_instance: int | None = Field(default=None, ge=1)
+    mini_batch_error_threshold: int | None = Field(default=None, ge=-1)
+    error_threshold: int | None = Field(default=None, ge=-1)
+    retry_settings: RetrySettings | None = None
+    logging_level: LoggingLevel | None = None
+    task: ParallelTask | None = None
+    is_deterministic: bool | None = None
+
+    _check_size = field_validator("mini_batch_size")(lambda value: check_mini_batch_size(value))
+
+    @model_validator(mode="after")
+    def _one_recipe(self) -> ParallelStep:
+        if self.component is None:
+            if self.task is None or not self.input_data:
+                raise ValueError(
+                    "a parallel step needs a 'component', or 'input_data' and a 'task'"
+                )
+            self.component_of()  # an inline step is its own component: its rules hold
+        return self
+
+    def component_of(self) -> ParallelComponent | str:
+        if self.component is not None:
+            return self.component
+        fields = self._overrides() | self.inline_interface()
+        return ParallelComponent(name=INLINE_COMPONENT, **fields)
+
+    def specialise(self, component: ComponentBase) -> ComponentBase:
+        if not isinstance(component, ParallelComponent):
+            return component
+        return component.model_copy(update=self._overrides())
+
+    def _overrides(self) -> dict[str, Any]:
+        """The parallel settings the step gives. (Its environment_variables are the step's
+        own, added to the component's when it runs.)"""
+        return {
+            name: getattr(self, name)
+            for name in ParallelSettings.model_fields
+            if name in self.model_fields_set
+            and name != "environment_variables"
+            and getattr(self, name) is not None
+        }
 
 
 def literal_type(value: Any) -> str:
@@ -235,7 +312,9 @@ def _step_type(value: Any) -> str:
 
 
 Step = Annotated[
-    Annotated[CommandStep, Tag("command")] | Annotated[PipelineStep, Tag("pipeline")],
+    Annotated[CommandStep, Tag("command")]
+    | Annotated[ParallelStep, Tag("parallel")]
+    | Annotated[PipelineStep, Tag("pipeline")],
     Discriminator(_step_type),
 ]
 
@@ -271,18 +350,44 @@ class PipelineJob(JobBase):
 building: ContextVar[list[StepBase] | None] = ContextVar("orchard_pipeline_building", default=None)
 
 
-def step_of(component: ComponentBase, inputs: dict[str, Any]) -> CommandStep | PipelineStep:
+STEP_TYPES: dict[str, type[CommandStep | ParallelStep | PipelineStep]] = {
+    "command": CommandStep,
+    "parallel": ParallelStep,
+    "pipeline": PipelineStep,
+}
+
+
+def step_of(component: ComponentBase, inputs: dict[str, Any]) -> StepBase:
     """The step a component called with inputs gives; it joins the pipeline being built."""
-    values = {name: str(v) if isinstance(v, NodeOutput) else v for name, v in inputs.items()}
-    values = {name: v for name, v in values.items() if v is not None}
-    step: CommandStep | PipelineStep
-    if isinstance(component, PipelineComponent):
-        step = PipelineStep(component=component, inputs=values)
-    else:
-        assert isinstance(component, CommandComponent)
-        step = CommandStep(component=component, inputs=values)
+    step = STEP_TYPES[component.type](component=component, inputs=_step_inputs(inputs))
     join_building(step)
     return step
+
+
+def command_step(job: CommandJob, inputs: dict[str, Any]) -> CommandStep:
+    """The inline step a `command(...)` job called with inputs gives, inside a pipeline."""
+    step = CommandStep(
+        command=job.command,
+        code=job.code,
+        environment=job.environment,
+        environment_variables=job.environment_variables,
+        resources=job.resources,
+        distribution=job.distribution,
+        limits=job.limits,
+        compute=job.compute,
+        display_name=job.display_name,
+        description=job.description,
+        tags=job.tags,
+        inputs=job.inputs | _step_inputs(inputs),
+        outputs=dict(job.outputs),
+    )
+    join_building(step)
+    return step
+
+
+def _step_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    values = {name: str(v) if isinstance(v, NodeOutput) else v for name, v in inputs.items()}
+    return {name: v for name, v in values.items() if v is not None}
 
 
 def join_building(step: StepBase) -> None:

@@ -9,6 +9,7 @@ from orchard.entities.base import Asset, Resource
 from orchard.entities.compute import COMPUTE_TYPES
 from orchard.entities.datastores import DATASTORE_TYPES
 from orchard.entities.endpoints import ONLINE_DEPLOYMENT_TYPES, ONLINE_ENDPOINT_TYPES
+from orchard.entities.schedules import JobSchedule
 from orchard.errors import ValidationError
 
 RESOURCE_TYPES: dict[str, dict[str, type[Resource]]] = {
@@ -16,6 +17,7 @@ RESOURCE_TYPES: dict[str, dict[str, type[Resource]]] = {
     "compute": dict(COMPUTE_TYPES),
     "online_endpoint": dict(ONLINE_ENDPOINT_TYPES),
     "online_deployment": dict(ONLINE_DEPLOYMENT_TYPES),
+    "schedule": {"schedule": JobSchedule},
 }
 
 
@@ -35,6 +37,8 @@ def resource_class(kind: str, type_name: str | None) -> type[Resource]:
     types = RESOURCE_TYPES.get(kind)
     if types is None:
         raise ValidationError(f"unknown resource kind {kind!r}")
+    if type_name is None and len(types) == 1:
+        return next(iter(types.values()))  # a kind of one type: its specs name none
     if type_name is None:
         raise ValidationError(f"a {kind} needs a 'type': one of {', '.join(sorted(types))}")
     cls = types.get(str(type_name).lower())

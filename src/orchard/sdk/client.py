@@ -18,6 +18,7 @@ from orchard.sdk.operations.resources import (
     DatastoreOperations,
     WorkspaceOperations,
 )
+from orchard.sdk.operations.schedules import ScheduleOperations
 from orchard.sdk.transport import EmbeddedTransport, Transport
 
 AZURE_CONFIG_NAMES = ("config.json", ".azureml/config.json")
@@ -62,6 +63,7 @@ class MLClient:
         self.compute = ComputeOperations(self._transport, current)
         self.components = ComponentOperations(self._transport, current)
         self.jobs = JobOperations(self._transport, current)
+        self.schedules = ScheduleOperations(self._transport, current)
         self.online_endpoints = OnlineEndpointOperations(self._transport, current)
         self.online_deployments = OnlineDeploymentOperations(self._transport, current)
 

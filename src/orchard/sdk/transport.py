@@ -20,6 +20,7 @@ from orchard.services.files import FileService
 from orchard.services.jobs import JobService
 from orchard.services.lineage import LineageService
 from orchard.services.pipelines.views import PipelineViews
+from orchard.services.schedules import ScheduleService
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -47,6 +48,7 @@ class Transport(Protocol):
     runs: RunService
     jobs: JobService
     pipelines: PipelineViews
+    schedules: ScheduleService
     lineage: LineageService
     experiment_search: ExperimentSearch
     metric_history: MetricHistoryService
@@ -98,6 +100,7 @@ class EmbeddedTransport:
         self.runs = services.runs
         self.jobs = services.jobs
         self.pipelines = services.pipelines
+        self.schedules = services.schedules
         self.lineage = services.lineage
         self.experiment_search = services.experiment_search
         self.metric_history = services.metric_history

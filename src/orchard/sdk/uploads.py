@@ -12,9 +12,17 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from orchard.entities.components import CommandComponent, ComponentBase, PipelineComponent
+from orchard.entities.components import (
+    CommandComponent,
+    ComponentBase,
+    ParallelComponent,
+    PipelineComponent,
+)
+from orchard.entities.job_types import Job
 from orchard.entities.jobs import Input, InputValue
-from orchard.entities.pipelines import CommandStep, PipelineJob, PipelineStep, StepBase
+from orchard.entities.parallel import ParallelTask
+from orchard.entities.pipelines import CommandStep, ParallelStep, PipelineJob, StepBase
+from orchard.entities.sweep import SweepJob
 from orchard.errors import ValidationError
 from orchard.storage.uris import is_local_path
 
@@ -76,6 +84,8 @@ def upload_component(upload: Upload, component: ComponentBase, what: str) -> Non
             upload, component.code, f"{what} code", component.additional_includes
         )
         component.additional_includes = []
+    elif isinstance(component, ParallelComponent):
+        upload_task(upload, component.task, what)
     elif isinstance(component, PipelineComponent):
         upload_steps(upload, component.jobs, what)
 
@@ -87,10 +97,28 @@ def upload_steps(upload: Upload, steps: Mapping[str, StepBase], what: str) -> No
         if isinstance(step, CommandStep) and local(step.code):
             assert step.code is not None
             step.code = upload_code(upload, step.code, f"{where} code")
-        if isinstance(step, CommandStep | PipelineStep) and isinstance(
-            step.component, ComponentBase
-        ):
-            upload_component(upload, step.component, where)
+        if isinstance(step, ParallelStep) and step.task is not None:
+            upload_task(upload, step.task, where)
+        component = getattr(step, "component", None)
+        if isinstance(component, ComponentBase):
+            upload_component(upload, component, where)
+
+
+def upload_task(upload: Upload, task: ParallelTask, what: str) -> None:
+    if local(task.code):
+        assert task.code is not None
+        task.code = upload_code(upload, task.code, f"{what} task code")
+
+
+def upload_job(upload: Upload, job: Job) -> None:
+    """Upload what a job of any type names on this machine, in place."""
+    if isinstance(job, PipelineJob):
+        upload_pipeline(upload, job)
+        return
+    command = job.trial if isinstance(job, SweepJob) else job
+    if command.code and local(command.code):
+        command.code = upload_code(upload, command.code, "job code")
+    upload_inputs(upload, job.inputs, "job")
 
 
 def upload_pipeline(upload: Upload, job: PipelineJob) -> None:

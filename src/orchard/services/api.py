@@ -17,6 +17,7 @@ from orchard.services.lineage import LineageService
 from orchard.services.pipelines.plan import Planner
 from orchard.services.pipelines.reuse import StepReuse
 from orchard.services.pipelines.views import PipelineViews
+from orchard.services.schedules import ScheduleService
 from orchard.services.secrets import SecretService
 from orchard.services.tables import TableService
 from orchard.services.tracking import ExperimentService, RunService
@@ -56,6 +57,7 @@ class Services:
             context, self.experiments, self.runs, resolver, Planner(self.components)
         )
         self.pipelines = PipelineViews(self.jobs)
+        self.schedules = ScheduleService(context, self.jobs)
         self.step_reuse = StepReuse(context, resolver, self.datastores, self.runs)
         self.lineage = LineageService(context)
         self.online_endpoints = OnlineEndpointService(context, self.secrets)

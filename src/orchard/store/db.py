@@ -32,6 +32,7 @@ from orchard.store.repositories import (
     SecretRepository,
     WorkspaceRepository,
 )
+from orchard.store.schedule_firings import ScheduleFiringRepository
 from orchard.store.step_reuse import StepReuseRepository
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -51,6 +52,7 @@ class Transaction:
         self.registry = RegistryRepository(session)
         self.logged_models = LoggedModelRepository(session)
         self.step_reuse = StepReuseRepository(session)
+        self.schedule_firings = ScheduleFiringRepository(session)
 
 
 class Store:

@@ -15,7 +15,7 @@ from orchard.errors import StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision; tests check it is Alembic's head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def alembic_config() -> Any:

@@ -12,12 +12,10 @@ from orchard.entities.comparison import JobComparison
 from orchard.entities.job_types import Job
 from orchard.entities.jobs import STRICT_ENVIRONMENTS
 from orchard.entities.pipeline_graph import PipelineGraph
-from orchard.entities.pipelines import PipelineJob
-from orchard.entities.sweep import SweepJob
 from orchard.entities.tracking import Metric, RunData
 from orchard.errors import NotFound
 from orchard.sdk.transport import Transport
-from orchard.sdk.uploads import local, upload_code, upload_inputs, upload_pipeline
+from orchard.sdk.uploads import upload_job
 from orchard.services.jobs.states import is_terminal
 
 POLL_SECONDS = 0.1
@@ -47,13 +45,7 @@ class JobOperations:
             prepared.experiment_name = experiment_name
         if strict_environments:
             prepared.properties[STRICT_ENVIRONMENTS] = "true"
-        if isinstance(prepared, PipelineJob):
-            upload_pipeline(self._upload, prepared)
-        else:
-            command = prepared.trial if isinstance(prepared, SweepJob) else prepared
-            if command.code and local(command.code):
-                command.code = upload_code(self._upload, command.code, "job code")
-            upload_inputs(self._upload, prepared.inputs, "job")
+        upload_job(self._upload, prepared)
         submitted = self._transport.jobs.submit(workspace, prepared)
         assert submitted.name is not None
         self._transport.launch(workspace, submitted.name)

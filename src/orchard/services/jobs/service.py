@@ -78,6 +78,11 @@ class JobService:
         )
         return self.get(workspace, name)
 
+    def check(self, workspace: str, job: Job) -> None:
+        """Refuse, as submit would, a job naming what the workspace does not have; record
+        nothing (a schedule checks its job this way when it is created)."""
+        self._resolve(workspace, job.name or "check", job)
+
     def _resolve(self, workspace: str, name: str, job: Job) -> dict[str, Any]:
         if isinstance(job, SweepJob):
             return self._resolve_sweep(workspace, name, job)

@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchard.entities.components import ComponentBase, PipelineComponent
+from orchard.entities.components import ComponentBase, ParallelComponent
 from orchard.entities.jobs import Input, Output
 from orchard.entities.pipelines import (
-    CommandStep,
     PipelineJob,
-    PipelineStep,
     StepBase,
     literal_type,
     parse_binding,
@@ -25,7 +23,11 @@ from orchard.entities.pipelines import (
 from orchard.errors import NotFound, ValidationError
 from orchard.services.assets import AssetService
 from orchard.services.pipelines.graph import check_acyclic
-from orchard.services.pipelines.steps import child_spec
+from orchard.services.pipelines.steps import (
+    PARALLEL_INPUT_TYPES,
+    child_spec,
+    parallel_input_name,
+)
 from orchard.services.pipelines.types import LITERAL_TYPES, compatible, literal_problem
 
 Steps = dict[str, StepBase]
@@ -78,18 +80,18 @@ class Planner:
         """The step's component: inline, or the registered version it names."""
         found = node.component_of()
         if isinstance(found, ComponentBase):
-            return found
+            return node.specialise(found)
         try:
             registered = self.components.resolve(workspace, found)
         except NotFound as missing:
             raise ValidationError(f"pipeline step {step!r}: component: {missing.message}") from None
         assert isinstance(registered, ComponentBase)
-        if isinstance(node, PipelineStep) != isinstance(registered, PipelineComponent):
+        if node.type != registered.type:
             raise ValidationError(
                 f"pipeline step {step!r}: a {node.type} step cannot run {found!r}, a "
                 f"{registered.type} component"
             )
-        return registered
+        return node.specialise(registered)
 
     def _plan_step(
         self,
@@ -103,7 +105,7 @@ class Planner:
         where = f"pipeline step {step!r}"
         inputs: dict[str, Any] = {}
         from_steps: dict[str, dict[str, Any]] = {}
-        inline = isinstance(node, CommandStep) and node.component is None
+        inline = node.is_inline
         for input_name, value in node.inputs.items():
             declared = component.inputs.get(input_name)
             if declared is None and not inline:
@@ -121,6 +123,9 @@ class Planner:
                 inputs[input_name] = bound[1]
         _check_required(where, component, set(inputs) | set(from_steps))
         outputs, to_parent = self._bind_outputs(where, node, component, interface)
+        data_type = None
+        if isinstance(component, ParallelComponent):
+            data_type = _read_parallel_input(where, component, inputs, from_steps)
         job = child_spec(
             pipeline=context.pipeline,
             experiment=context.job.experiment_name,
@@ -131,6 +136,7 @@ class Planner:
             outputs=outputs,
             compute=node.compute or context.job.settings.default_compute or context.job.compute,
             settings=context.job.settings,
+            data_type=data_type,
         )
         return {
             "type": node.type,
@@ -269,5 +275,41 @@ def _output_types(component: ComponentBase) -> dict[str, str]:
 
 
 def _deterministic(node: StepBase, component: ComponentBase) -> bool:
-    given = node.is_deterministic if isinstance(node, CommandStep) else None
-    return component.is_deterministic if given is None else given
+    given = getattr(node, "is_deterministic", None)
+    return component.is_deterministic if given is None else bool(given)
+
+
+def _read_parallel_input(
+    where: str,
+    component: ParallelComponent,
+    inputs: dict[str, Any],
+    from_steps: dict[str, dict[str, Any]],
+) -> str:
+    """The type of the data input that input_data names. The driver reads that input as
+    local files, so `mode: direct` (Azure's PRS streams it) becomes a read in place."""
+    name = parallel_input_name(component.input_data)
+    value = inputs.get(name) if name else None
+    data_inputs = sorted(
+        {*from_steps, *(n for n, v in inputs.items() if isinstance(v, Input) and not v.is_literal)}
+    )
+    if name in from_steps:
+        bound = from_steps[name]
+        if bound.get("mode") == "direct":
+            bound["mode"] = None
+        kind = str(bound["type"])
+    elif isinstance(value, Input) and not value.is_literal and name is not None:
+        if value.mode == "direct":
+            inputs[name] = value.model_copy(update={"mode": None})
+        kind = value.type
+    else:
+        raise ValidationError(
+            f"{where}: input_data: {component.input_data!r} does not name a data input of "
+            f"the step; give ${{{{inputs.<name>}}}} (its data inputs: "
+            f"{', '.join(data_inputs) or 'none'})"
+        )
+    if kind not in PARALLEL_INPUT_TYPES:
+        raise ValidationError(
+            f"{where}: input_data: input {name!r} is of type {kind}; a parallel step reads "
+            f"{', '.join(PARALLEL_INPUT_TYPES)}"
+        )
+    return kind

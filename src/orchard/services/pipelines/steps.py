@@ -1,13 +1,23 @@
-"""The job each step runs: a command job for a command step, a child pipeline job for a
-pipeline step, named `<pipeline>_<step>` and marked as the pipeline's child."""
+"""The job each step runs: a command job for a command step, a command job running the
+parallel driver for a parallel step, a child pipeline job for a pipeline step, named
+`<pipeline>_<step>` and marked as the pipeline's child."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchard.entities.components import CommandComponent, ComponentBase, PipelineComponent
+from orchard.entities.components import (
+    INLINE_COMPONENT,
+    CommandComponent,
+    ComponentBase,
+    ParallelComponent,
+    PipelineComponent,
+)
 from orchard.entities.jobs import Input
 from orchard.entities.pipelines import CommandStep, PipelineSettings, PipelineStep, StepBase
+from orchard.errors import ValidationError
+from orchard.parallel.batches import FILE_TYPES, TABULAR_TYPES
+from orchard.parallel.command import bound_input, bound_output, driver_command
 
 # Properties every step's job carries, as Azure's node jobs do.
 STEP_PROPERTY = "azureml.nodeid"
@@ -19,6 +29,8 @@ SKIPPED = "Skipped"
 REUSED = "Reused"
 # A placeholder for an upstream output while the step is checked at submit.
 PLACEHOLDER_URI = "azureml://datastores/workspaceblobstore/paths/azureml/{pipeline}/{step}/{name}/"
+PARALLEL_INPUT_TYPES = (*FILE_TYPES, *TABULAR_TYPES)
+parallel_input_name = bound_input
 
 
 def child_name(pipeline: str, step: str) -> str:
@@ -36,6 +48,7 @@ def child_spec(
     outputs: dict[str, Any],
     compute: str | None,
     settings: PipelineSettings,
+    data_type: str | None = None,
 ) -> dict[str, Any]:
     """The step's job as a spec, its upstream-bound inputs still to be filled in."""
     common: dict[str, Any] = {
@@ -63,6 +76,9 @@ def child_spec(
                 "settings": inherited.model_copy(update=given),
             }
         )
+    if isinstance(component, ParallelComponent):
+        assert data_type is not None  # the planner read it from the input_data binding
+        return _json(common | _parallel_job(step, node, component, data_type))
     assert isinstance(component, CommandComponent) and isinstance(node, CommandStep)
     return _json(
         common
@@ -80,6 +96,32 @@ def child_spec(
             "queue_settings": node.queue_settings,
         }
     )
+
+
+def _parallel_job(
+    step: str, node: StepBase, component: ParallelComponent, data_type: str
+) -> dict[str, Any]:
+    task = component.task
+    append_to_file = False
+    if task.append_row_to:
+        output = bound_output(task.append_row_to)
+        declared = component.outputs.get(output or "")
+        if declared is None:
+            raise ValidationError(
+                f"pipeline step {step!r}: task.append_row_to: {task.append_row_to!r} does "
+                "not name an output of the step; give ${{outputs.<name>}} (its outputs: "
+                f"{', '.join(component.outputs) or 'none'})"
+            )
+        append_to_file = declared.type == "uri_file"
+    return {
+        "type": "command",
+        "command": driver_command(component, input_type=data_type, append_to_file=append_to_file),
+        "code": task.code,
+        "environment": task.environment,
+        "environment_variables": component.environment_variables
+        | task.environment_variables
+        | node.environment_variables,
+    }
 
 
 def probe_spec(pipeline: str, step: str, plan: dict[str, Any]) -> dict[str, Any]:
@@ -120,8 +162,6 @@ def _with_defaults(component: ComponentBase, bound: dict[str, Any]) -> dict[str,
 
 
 def _component_id(component: ComponentBase) -> str | None:
-    from orchard.entities.pipelines import INLINE_COMPONENT
-
     if component.name == INLINE_COMPONENT or component.version is None:
         return None
     return f"{component.name}:{component.version}"
