@@ -45,7 +45,13 @@ def test_a_schedule_is_created_listed_shown_disabled_enabled_and_deleted(cli: Cl
     assert "nightly" in cli.ok("schedule", "list").stdout
     shown = json.loads(cli.ok("schedule", "show", "-n", "nightly", "-o", "json").stdout)
     assert shown["firings"] == []
-    disabled = cli.ok("schedule", "disable", "-n", "nightly", "-o", "json").stdout
+    updated = cli.ok(
+        "schedule", "update", "-n", "nightly", "--set", "description=new description",
+        "--set", "trigger.expression=30 2 * * *", "--no-wait", "-o", "json",
+    ).stdout  # fmt: skip
+    assert json.loads(updated)["description"] == "new description"
+    assert json.loads(updated)["trigger"]["expression"] == "30 2 * * *"
+    disabled = cli.ok("schedule", "disable", "-n", "nightly", "--no-wait", "-o", "json").stdout
     assert json.loads(disabled)["is_enabled"] is False
     enabled = cli.ok("schedule", "enable", "-n", "nightly", "-o", "json").stdout
     assert json.loads(enabled)["is_enabled"] is True

@@ -42,10 +42,18 @@ def write_files(folder: Path, count: int, size: int = 0) -> list[Path]:
     return paths
 
 
-def drive(root: Path, *flags: str, entry_script: str = "score.py") -> Finished:
+def drive(
+    root: Path,
+    *flags: str,
+    entry_script: str = "score.py",
+    python: str = sys.executable,
+    env: dict[str, str] | None = None,
+) -> Finished:
     """The driver over `root/data` with `root/code/<entry_script>`, rows to `root/out`."""
     command = [
-        *DRIVER,
+        python,
+        "-m",
+        "orchard.parallel.driver",
         "--entry-script",
         entry_script,
         "--code",
@@ -57,6 +65,6 @@ def drive(root: Path, *flags: str, entry_script: str = "score.py") -> Finished:
     if "--input-data" not in flags:
         command += ["--input-data", str(root / "data"), "--input-type", "uri_folder"]
     done = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, timeout=60, check=False
+        command, cwd=root, capture_output=True, text=True, timeout=60, check=False, env=env
     )
     return Finished(done.returncode, done.stdout + done.stderr, root)

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from parallel_helpers import DRIVER, drive, write_files, write_script
 
+import orchard
+
 ARGS = """
 import argparse, os, time
 from pathlib import Path
@@ -356,3 +358,23 @@ def test_sigterm_cancels_the_run_and_leaves_no_worker_behind(
             driver.wait()
     assert rest.strip().splitlines()[-1] == "Parallel run canceled: received SIGTERM"
     assert [pid for pid in pids if alive(pid)] == []
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.9"])
+def test_the_driver_runs_under_an_older_python_with_nothing_but_orchard_on_its_path(
+    tmp_path: Path, minor: str
+) -> None:
+    # A step's environment may be an older Python without Orchard's dependencies: only
+    # the link to the orchard package is put on its PYTHONPATH.
+    from orchard.runtime.environments.interpreters import find_python
+
+    found = find_python(minor)
+    if found is None:
+        pytest.skip(f"no Python {minor} on this machine")
+    write_files(tmp_path / "data", 4)
+    write_script(tmp_path, "def run(mini_batch):\n    return [len(mini_batch)]\n")
+    source = str(Path(orchard.__file__).resolve().parent.parent)
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": source, "PYTHONNOUSERSITE": "1"}
+    done = drive(tmp_path, "--mini-batch-size", "3", "--workers", "2", python=found.path, env=env)
+    assert done.code == 0, done.output
+    assert done.rows() == ["3", "1"]

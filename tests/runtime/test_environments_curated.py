@@ -38,6 +38,7 @@ from orchard.runtime.environments.curated import alias_table, catalog, parse_ref
             "4",
         ),
         ("AzureML-lightgbm-3.3@latest", "lightgbm-3.3", None),
+        ("azureml:AzureML-sklearn-0.24-ubuntu18.04-py37-cpu@latest", "sklearn-0.24", None),
         (
             "AzureML-xgboost-0.9-ubuntu18.04-py37-cpu-inference:1",
             "xgboost-0.9-ubuntu18.04-py37-cpu-inference",

@@ -210,3 +210,17 @@ def test_a_bad_cron_expression_is_named_with_its_file(tmp_path: Path) -> None:
     path = write_schedule(tmp_path, "./job.yml", {"type": "cron", "expression": "every hour"})
     with pytest.raises(SpecError, match=r"schedule\.yml.*trigger.*'every hour' is not a cron"):
         load_schedule(path)
+
+
+def test_a_fired_job_knows_its_name_and_trigger_time_and_shows_its_schedule(
+    ml_client: MLClient, tmp_path: Path
+) -> None:
+    create_job = {
+        "command": "echo ${{inputs.who}} at ${{inputs.when}}",
+        "inputs": {"who": "${{name}}", "when": "${{creation_context.trigger_time}}"},
+    }
+    create(ml_client, load_schedule(write_schedule(tmp_path, create_job)))
+    (fire_time,) = fire(ml_client, T0 + timedelta(hours=1))
+    job = ml_client.jobs.get(job_at(ml_client, fire_time))
+    assert job.inputs == {"who": job.name, "when": "2026-12-07T10:00:00+00:00"}
+    assert job.display_name == "hourly-20261207100000"

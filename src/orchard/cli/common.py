@@ -39,6 +39,9 @@ Set = Annotated[
 Strict = Annotated[
     bool, typer.Option("--strict", help="Unknown spec fields are errors (ORCHARD_STRICT)")
 ]
+NoWait = Annotated[
+    bool, typer.Option("--no-wait", help="Accepted for az ml scripts; Orchard does not wait")
+]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")]
 Description = Annotated[str | None, typer.Option("--description", "-d", help="Description")]
 Tags = Annotated[list[str] | None, typer.Option("--tags", "--tag", help="key=value (repeatable)")]

@@ -31,6 +31,7 @@ def schedule_create(
     name: common.Name = None,
     set_: common.Set = None,
     strict: common.Strict = False,
+    no_wait: common.NoWait = False,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
@@ -38,6 +39,23 @@ def schedule_create(
     """Create or update a schedule from a schedule spec (-f)."""
     schedule = common.load_spec(load_schedule, file, {"name": name}, set_, strict)
     show(common.client(workspace).schedules.begin_create_or_update(schedule).result(), output)
+
+
+@schedule_app.command("update")
+def schedule_update(
+    name: common.RequiredName,
+    set_: common.Set = None,
+    strict: common.Strict = False,
+    no_wait: common.NoWait = False,
+    workspace: common.Workspace = None,
+    resource_group: common.ResourceGroup = None,
+    output: common.Output = OutputFormat.table,
+) -> None:
+    """Change fields of a schedule: `--set description="..."`, `--set trigger.expression=...`."""
+    client = common.client(workspace)
+    current = as_dict(client.schedules.get(name))
+    schedule = common.load_spec(load_schedule, None, current, set_, strict)
+    show(client.schedules.begin_create_or_update(schedule).result(), output)
 
 
 @schedule_app.command("list")
@@ -74,6 +92,7 @@ def schedule_show(
 @schedule_app.command("enable")
 def schedule_enable(
     name: common.RequiredName,
+    no_wait: common.NoWait = False,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
@@ -85,6 +104,7 @@ def schedule_enable(
 @schedule_app.command("disable")
 def schedule_disable(
     name: common.RequiredName,
+    no_wait: common.NoWait = False,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
     output: common.Output = OutputFormat.table,
@@ -97,6 +117,7 @@ def schedule_disable(
 def schedule_delete(
     name: common.RequiredName,
     yes: common.Yes = False,
+    no_wait: common.NoWait = False,
     workspace: common.Workspace = None,
     resource_group: common.ResourceGroup = None,
 ) -> None:

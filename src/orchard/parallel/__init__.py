@@ -5,7 +5,8 @@ A parallel step runs as an ordinary command job whose command is the driver
 splits the input (`batches`), runs the script's `init()`/`run()` in worker processes
 (`worker`, `pool`), retries and counts failures (`engine`), and appends returned rows in
 mini-batch order (`results`). Nothing here imports Orchard's server stack: the driver
-runs under the job environment's interpreter.
+runs under the job environment's interpreter: Python 3.8 or later (3.10 for tabular
+input).
 """
 
 from __future__ import annotations

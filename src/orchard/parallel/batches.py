@@ -10,6 +10,7 @@ batch is handed to a worker, so a large table is not held twice as DataFrames.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,7 @@ class PartitionedTable:
 
     def describe(self, index: int) -> MiniBatch:
         key, rows = self.groups[index]
-        value = {name: _plain(part) for name, part in zip(self.keys, key, strict=True)}
+        value = {name: _plain(part) for name, part in zip(self.keys, key)}
         return MiniBatch(index, len(rows), value)
 
     def payload(self, index: int) -> pd.DataFrame:
@@ -152,6 +153,12 @@ def file_batches(files: Sequence[str], size: BatchSize | None) -> FileBatches:
 def tabular_batches(
     input_data: str, size: BatchSize | None, partition_keys: Sequence[str] | None
 ) -> Batches:
+    if sys.version_info < (3, 10):
+        raise InputError(
+            f"--input-type {TABULAR_TYPES[0]}: reading a table needs Python 3.10 or later in "
+            f"the step's environment (it has {sys.version.split()[0]}); pin python=3.10 or "
+            "later in its conda file, or read the files as uri_folder"
+        )
     from orchard.data.mltable import MLTableError, read_tabular
 
     try:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Union
 
 from orchard.parallel.protocol import Message, Task, WorkerConfig
 from orchard.parallel.worker import serve
@@ -35,7 +35,7 @@ class Exited:
     code: int | None
 
 
-Event = Message | Exited
+Event = Union[Message, Exited]
 
 
 class WorkerHandle:

@@ -11,7 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Failed:
     traceback: str
 
 
-Message = Ready | InitFailed | Done | Failed
+Message = Union[Ready, InitFailed, Done, Failed]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def as_lines(result: Any) -> list[str]:
         raise TypeError("run() returned None; return a list or a pandas DataFrame")
     if hasattr(result, "itertuples") and hasattr(result, "columns"):
         return [" ".join(str(value) for value in row) for row in result.itertuples(index=False)]
-    if isinstance(result, str | bytes):
+    if isinstance(result, (str, bytes)):
         return [result.decode() if isinstance(result, bytes) else result]
     if isinstance(result, Iterable):
         return [str(row) for row in result]

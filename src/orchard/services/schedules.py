@@ -12,8 +12,10 @@ disabled through, is not back-filled.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from itertools import islice
+from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -25,6 +27,7 @@ from orchard.services.context import Context
 from orchard.services.jobs import JobService
 
 KIND = "schedule"
+_EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 SCHEDULE_PROPERTY = "azureml.schedule"  # the schedule a job was fired by
 FIRE_TIME_PROPERTY = "orchard.schedule.fire_time"
 MAX_FIRINGS_PER_PASS = 50  # a long outage is caught up over several passes
@@ -146,8 +149,9 @@ class ScheduleService:
         except NotFound:
             pass
         try:
-            job = self.job_of(schedule)
+            job = self.job_of(schedule, firing)
             job.name = firing.job_name
+            job.display_name = f"{schedule.name}-{firing.fire_time:%Y%m%d%H%M%S}"
             job.properties |= {
                 SCHEDULE_PROPERTY: schedule.name,
                 FIRE_TIME_PROPERTY: firing.fire_time.isoformat(),
@@ -178,10 +182,21 @@ class ScheduleService:
         return schedule.model_copy(update={"create_job": spec})
 
     @staticmethod
-    def job_of(schedule: JobSchedule) -> Job:
+    def job_of(schedule: JobSchedule, firing: Firing | None = None) -> Job:
+        """The job a firing submits; `${{name}}` and `${{creation_context.trigger_time}}`
+        in its spec become the job's name and the firing's time, as on Azure."""
         assert isinstance(schedule.create_job, dict)  # references are resolved at create
+        spec = dict(schedule.create_job)
+        if firing is not None:
+            spec = _expand(
+                spec,
+                {
+                    "name": firing.job_name,
+                    "creation_context.trigger_time": firing.fire_time.isoformat(),
+                },
+            )
         try:
-            return job_of(dict(schedule.create_job))
+            return job_of(spec)
         except PydanticValidationError as error:
             problem = error.errors()[0]
             where = ".".join(str(part) for part in problem["loc"])
@@ -194,6 +209,16 @@ class ScheduleService:
         with self.context.store.read() as tx:
             found = tx.resources.list(tx.workspaces.id_of(workspace), KIND)
         return [s for s in found if isinstance(s, JobSchedule)]
+
+
+def _expand(value: Any, expressions: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _EXPRESSION.sub(lambda m: expressions.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _expand(v, expressions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, expressions) for v in value]
+    return value
 
 
 def _with_start(schedule: JobSchedule, now: datetime) -> JobSchedule:

@@ -40,7 +40,7 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,29}$")
 class CuratedEntry:
     key: str
     description: str
-    azure_source: str
+    azure_source: str | None
     conda_file: dict[str, Any]
     aliases: tuple[str, ...] = ()
     image: str | None = None
@@ -57,7 +57,7 @@ def catalog() -> dict[str, CuratedEntry]:
         entries[key] = CuratedEntry(
             key=key,
             description=body["description"],
-            azure_source=body["azure_source"],
+            azure_source=body.get("azure_source"),
             conda_file=body["conda_file"],
             aliases=tuple(body.get("aliases") or ()),
             image=body.get("image"),
