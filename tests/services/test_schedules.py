@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from orchard.entities.jobs import CommandJob
 from orchard.entities.loaders import load_schedule
@@ -19,6 +20,7 @@ from orchard.errors import SpecError, ValidationError
 from orchard.sdk.client import MLClient
 from orchard.services import Services
 from orchard.services.schedules import SCHEDULE_PROPERTY
+from orchard.store.schedule_firings import ScheduleFiringRow
 from pipeline_helpers import write_project
 
 T0 = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
@@ -131,9 +133,15 @@ def test_a_firing_claimed_by_a_scheduler_that_died_is_submitted_next_pass(
         workspace_id = tx.workspaces.id_of(ml_client.workspace_name)
         due = T0 + timedelta(minutes=30)
         assert tx.schedule_firings.claim(workspace_id, "hourly", due, "hourly_after_a_crash")
-    fired = services_of(ml_client).schedules.fire_due(
-        ml_client.workspace_name, now=T0 + timedelta(minutes=31)
-    )
+    pass_now = T0 + timedelta(minutes=31)
+    fresh = services_of(ml_client).schedules.fire_due(ml_client.workspace_name, now=pass_now)
+    assert fresh == []  # a fresh claim may be another scheduler's, submitting as we look
+    with store.begin() as tx:
+        (row,) = tx.session.scalars(
+            select(ScheduleFiringRow).where(ScheduleFiringRow.workspace_id == workspace_id)
+        )
+        row.created_at = datetime.now(UTC) - timedelta(minutes=1)
+    fired = services_of(ml_client).schedules.fire_due(ml_client.workspace_name, now=pass_now)
     assert [f.job_name for f in fired] == ["hourly_after_a_crash"]
     assert ml_client.jobs.get("hourly_after_a_crash").status == "Queued"
     assert fire(ml_client, T0 + timedelta(minutes=32)) == []

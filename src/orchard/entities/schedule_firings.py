@@ -11,5 +11,6 @@ class Firing(Entity):
     schedule: str
     fire_time: datetime
     job_name: str
+    claimed_at: datetime | None = None  # when a scheduler recorded it
     # Why the job could not be submitted, when it could not (it is tried again next pass).
     error: str | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -32,6 +32,7 @@ SCHEDULE_PROPERTY = "azureml.schedule"  # the schedule a job was fired by
 FIRE_TIME_PROPERTY = "orchard.schedule.fire_time"
 MAX_FIRINGS_PER_PASS = 50  # a long outage is caught up over several passes
 RECHECKED_FIRINGS = 5  # the newest firings a pass makes sure have their job
+CLAIM_GRACE_SECONDS = 30.0  # a claim this old with no job was left by a dead scheduler
 # What a job records of one run, not of its recipe: a copy starts without them.
 COPIED_JOB_FIELDS_LEFT_OUT = (
     "name", "id", "status", "creation_context", "error", "parent_job_name", "exit_code",
@@ -124,9 +125,11 @@ class ScheduleService:
             workspace_id = tx.workspaces.id_of(workspace)
             latest = tx.schedule_firings.latest(workspace_id, schedule.name)
             recent = tx.schedule_firings.list(workspace_id, schedule.name, RECHECKED_FIRINGS)
-        fired = [
-            f for old in reversed(recent) for f in self._submit_if_missing(workspace, schedule, old)
-        ]
+        # A firing claimed a while ago with no job: its scheduler died before submitting.
+        # (A younger one may be being submitted right now by another scheduler.)
+        stale = datetime.now(UTC) - timedelta(seconds=CLAIM_GRACE_SECONDS)
+        orphans = [f for f in reversed(recent) if f.claimed_at is None or f.claimed_at < stale]
+        fired = [f for old in orphans for f in self._submit_if_missing(workspace, schedule, old)]
         since = max(t for t in (schedule.active_since, latest) if t is not None)
         for due in islice(schedule.trigger.due_times(since, now), MAX_FIRINGS_PER_PASS):
             name = _job_name(workspace, schedule, due)
@@ -143,11 +146,8 @@ class ScheduleService:
         self, workspace: str, schedule: JobSchedule, firing: Firing
     ) -> list[Firing]:
         """[the firing] when this call submitted its job (or failed to, saying why)."""
-        try:
-            self.jobs.get(workspace, firing.job_name)
+        if self._exists(workspace, firing.job_name):
             return []
-        except NotFound:
-            pass
         try:
             job = self.job_of(schedule, firing)
             job.name = firing.job_name
@@ -158,8 +158,17 @@ class ScheduleService:
             }
             self.jobs.submit(workspace, job)
         except OrchardError as error:
+            if self._exists(workspace, firing.job_name):
+                return []  # another scheduler submitted it first
             return [firing.model_copy(update={"error": error.message})]
         return [firing]
+
+    def _exists(self, workspace: str, job: str) -> bool:
+        try:
+            self.jobs.get(workspace, job)
+        except NotFound:
+            return False
+        return True
 
     def _with_job_spec(self, workspace: str, schedule: JobSchedule) -> JobSchedule:
         """`azureml:<job name>` (with overrides, or not) as a copy of that job's spec."""

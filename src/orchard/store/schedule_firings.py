@@ -68,7 +68,12 @@ class ScheduleFiringRepository:
             .limit(limit)
         )
         return [
-            Firing(schedule=row.schedule, fire_time=row.fire_time, job_name=row.job_name)
+            Firing(
+                schedule=row.schedule,
+                fire_time=row.fire_time,
+                job_name=row.job_name,
+                claimed_at=row.created_at,
+            )
             for row in self.session.scalars(query)
         ]
 
