@@ -24,6 +24,7 @@ from orchard.entities.parallel import ParallelTask
 from orchard.entities.pipelines import CommandStep, ParallelStep, PipelineJob, StepBase
 from orchard.entities.sweep import SweepJob
 from orchard.errors import ValidationError
+from orchard.sdk.transport import Transport
 from orchard.storage.uris import is_local_path
 
 IGNORE_FILES = (".amlignore", ".gitignore")
@@ -31,6 +32,17 @@ DEFAULT_MAX_SNAPSHOT_MB = 300
 
 # (local path, what it is, ignore-file names, size limit) -> its storage URI
 Upload = Callable[[Path, str, tuple[str, ...], int | None], str]
+
+
+def uploader(transport: Transport, workspace: Callable[[], str]) -> Upload:
+    """The Upload that puts files in the workspace's storage through `transport`."""
+
+    def upload(source: Path, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
+        return transport.files.upload(
+            workspace(), source, ignore_file_names=ignore, max_bytes=limit
+        )
+
+    return upload
 
 
 def max_snapshot_bytes() -> int:

@@ -123,13 +123,13 @@ class ScheduleService:
     def _fire(self, workspace: str, schedule: JobSchedule, now: datetime) -> list[Firing]:
         with self.context.store.read() as tx:
             workspace_id = tx.workspaces.id_of(workspace)
-            latest = tx.schedule_firings.latest(workspace_id, schedule.name)
             recent = tx.schedule_firings.list(workspace_id, schedule.name, RECHECKED_FIRINGS)
         # A firing claimed a while ago with no job: its scheduler died before submitting.
         # (A younger one may be being submitted right now by another scheduler.)
         stale = datetime.now(UTC) - timedelta(seconds=CLAIM_GRACE_SECONDS)
         orphans = [f for f in reversed(recent) if f.claimed_at is None or f.claimed_at < stale]
         fired = [f for old in orphans for f in self._submit_if_missing(workspace, schedule, old)]
+        latest = recent[0].fire_time if recent else None  # newest first
         since = max(t for t in (schedule.active_since, latest) if t is not None)
         for due in islice(schedule.trigger.due_times(since, now), MAX_FIRINGS_PER_PASS):
             name = _job_name(workspace, schedule, due)

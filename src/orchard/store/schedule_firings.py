@@ -45,18 +45,6 @@ class ScheduleFiringRepository:
             return False
         return True
 
-    def latest(self, workspace_id: int, schedule: str) -> datetime | None:
-        query = (
-            select(ScheduleFiringRow.fire_time)
-            .where(
-                ScheduleFiringRow.workspace_id == workspace_id,
-                ScheduleFiringRow.schedule == schedule,
-            )
-            .order_by(ScheduleFiringRow.fire_time.desc())
-            .limit(1)
-        )
-        return self.session.scalar(query)
-
     def list(self, workspace_id: int, schedule: str, limit: int | None = None) -> list[Firing]:
         query = (
             select(ScheduleFiringRow)

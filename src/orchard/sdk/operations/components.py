@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from orchard.entities.components import ComponentBase
 from orchard.sdk.operations.assets import AssetOperations, Progress
-from orchard.sdk.uploads import upload_component
+from orchard.sdk.uploads import upload_component, uploader
 from orchard.services.assets import AssetService
 
 
@@ -26,10 +25,6 @@ class ComponentOperations(AssetOperations[ComponentBase]):
 
     def _prepare(self, asset: ComponentBase, progress: Progress | None) -> ComponentBase:
         prepared = asset.model_copy(deep=True)
-        upload_component(self._upload, prepared, f"component {asset.name}")
+        upload = uploader(self._transport, self._workspace)
+        upload_component(upload, prepared, f"component {asset.name}")
         return prepared
-
-    def _upload(self, source: Path, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
-        return self._transport.files.upload(
-            self._workspace(), source, ignore_file_names=ignore, max_bytes=limit
-        )

@@ -15,7 +15,7 @@ from orchard.entities.pipeline_graph import PipelineGraph
 from orchard.entities.tracking import Metric, RunData
 from orchard.errors import NotFound
 from orchard.sdk.transport import Transport
-from orchard.sdk.uploads import upload_job
+from orchard.sdk.uploads import upload_job, uploader
 from orchard.services.jobs.states import is_terminal
 
 POLL_SECONDS = 0.1
@@ -25,6 +25,7 @@ class JobOperations:
     def __init__(self, transport: Transport, workspace: Callable[[], str]) -> None:
         self._transport = transport
         self._workspace = workspace
+        self._upload = uploader(transport, workspace)
 
     def create_or_update(
         self,
@@ -155,11 +156,6 @@ class JobOperations:
             destination.mkdir(parents=True, exist_ok=True)
             self._transport.files.download(workspace, outputs[output]["uri"], destination)
         return target
-
-    def _upload(self, source: Path, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
-        return self._transport.files.upload(
-            self._workspace(), source, ignore_file_names=ignore, max_bytes=limit
-        )
 
 
 def _artifact_uri(artifact_uri: str) -> str:

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from orchard.entities.job_types import job_of
 from orchard.entities.schedule_firings import Firing
 from orchard.entities.schedules import JobSchedule
 from orchard.sdk.operations.resources import Poller
 from orchard.sdk.transport import Transport
-from orchard.sdk.uploads import upload_job
+from orchard.sdk.uploads import upload_job, uploader
 
 
 class ScheduleOperations:
     def __init__(self, transport: Transport, workspace: Callable[[], str]) -> None:
         self._transport = transport
         self._workspace = workspace
+        self._upload = uploader(transport, workspace)
 
     def begin_create_or_update(self, schedule: JobSchedule, **_: object) -> Poller[JobSchedule]:
         """Record the schedule, its job's local code and inputs uploaded once, now."""
@@ -62,11 +62,6 @@ class ScheduleOperations:
             if firing.error is None:
                 self._transport.launch(workspace, firing.job_name)
         return fired
-
-    def _upload(self, source: Path, what: str, ignore: tuple[str, ...], limit: int | None) -> str:
-        return self._transport.files.upload(
-            self._workspace(), source, ignore_file_names=ignore, max_bytes=limit
-        )
 
     # Last: below it, `list` in an annotation would mean this method.
     def list(self) -> list[JobSchedule]:

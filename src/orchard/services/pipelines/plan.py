@@ -21,12 +21,12 @@ from orchard.entities.pipelines import (
     parse_binding,
 )
 from orchard.errors import NotFound, ValidationError
+from orchard.parallel.command import bound_input
 from orchard.services.assets import AssetService
 from orchard.services.pipelines.graph import check_acyclic
 from orchard.services.pipelines.steps import (
     PARALLEL_INPUT_TYPES,
     child_spec,
-    parallel_input_name,
 )
 from orchard.services.pipelines.types import LITERAL_TYPES, compatible, literal_problem
 
@@ -287,7 +287,7 @@ def _read_parallel_input(
 ) -> str:
     """The type of the data input that input_data names. The driver reads that input as
     local files, so `mode: direct` (Azure's PRS streams it) becomes a read in place."""
-    name = parallel_input_name(component.input_data)
+    name = bound_input(component.input_data)
     value = inputs.get(name) if name else None
     data_inputs = sorted(
         {*from_steps, *(n for n, v in inputs.items() if isinstance(v, Input) and not v.is_literal)}

@@ -17,7 +17,7 @@ from orchard.entities.jobs import Input
 from orchard.entities.pipelines import CommandStep, PipelineSettings, PipelineStep, StepBase
 from orchard.errors import ValidationError
 from orchard.parallel.batches import FILE_TYPES, TABULAR_TYPES
-from orchard.parallel.command import bound_input, bound_output, driver_command
+from orchard.parallel.command import bound_output, driver_command
 
 # Properties every step's job carries, as Azure's node jobs do.
 STEP_PROPERTY = "azureml.nodeid"
@@ -30,7 +30,6 @@ REUSED = "Reused"
 # A placeholder for an upstream output while the step is checked at submit.
 PLACEHOLDER_URI = "azureml://datastores/workspaceblobstore/paths/azureml/{pipeline}/{step}/{name}/"
 PARALLEL_INPUT_TYPES = (*FILE_TYPES, *TABULAR_TYPES)
-parallel_input_name = bound_input
 
 
 def child_name(pipeline: str, step: str) -> str:
