@@ -315,7 +315,12 @@ def test_a_sweep_past_its_timeout_stops_its_trials_and_keeps_the_best(
     assert done.status == "Completed", done.error
     assert "ran past limits.timeout (3 s)" in log
     assert done.properties["timed_out"] == "true"
-    assert done.properties["best_child_run_id"] == f"{done.name}_1"
     children = ml_client.jobs.list(parent_job_name=done.name)
+    data = ml_client.jobs.run_data([c.name or "" for c in children])
+    # Which trials reported before the timeout depends on the machine's load; the best
+    # is the best of those that did.
+    reported = {name: m.value for name, run in data.items() for m in run.metrics}
+    assert reported
+    assert done.properties["best_child_run_id"] == max(reported, key=reported.__getitem__)
     assert {c.status for c in children} == {"Canceled"}
     assert ml_client.jobs.list() == [ml_client.jobs.get(done.name or "")]  # trials listed under it

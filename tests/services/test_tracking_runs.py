@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 
 import pytest
 
@@ -24,6 +25,30 @@ def test_default_experiment_exists(services: Services, workspace_name: str) -> N
     assert default.name == "Default"
     assert default.artifact_location == "mlflow-artifacts:/0"
     assert services.experiments.get_by_name(workspace_name, "Default").experiment_id == "0"
+
+
+def test_concurrent_first_calls_create_each_experiment_once(
+    services: Services, workspace_name: str
+) -> None:
+    # The first calls of a workspace race to create Default and the named experiments,
+    # as the jobs of a schedule or a sweep fired at once do.
+    names = ["a", "b", "c"] * 2
+    start = threading.Barrier(len(names))
+    found: dict[int, str] = {}
+
+    def first_call(slot: int) -> None:
+        start.wait()
+        found[slot] = services.experiments.get_or_create(workspace_name, names[slot]).name
+
+    threads = [threading.Thread(target=first_call, args=(slot,)) for slot in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [found[slot] for slot in range(len(names))] == names
+    experiments, _ = services.experiments.search(workspace_name)
+    assert sorted(e.name for e in experiments) == ["Default", "a", "b", "c"]
+    assert sorted(e.experiment_id for e in experiments) == ["0", "1", "2", "3"]
 
 
 def test_experiment_lifecycle(services: Services, workspace_name: str) -> None:

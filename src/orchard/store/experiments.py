@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchard.entities.tracking import Experiment, Tag
@@ -13,6 +14,7 @@ from orchard.store.tables import utcnow
 from orchard.store.tracking_tables import ExperimentRow
 
 DEFAULT_EXPERIMENT = "Default"
+_NUMBER_ATTEMPTS = 5
 
 
 class ExperimentRepository:
@@ -27,26 +29,34 @@ class ExperimentRepository:
         tags: dict[str, str] | None = None,
         number: int | None = None,
     ) -> Experiment:
-        if self._by_name(workspace_id, name) is not None:
-            raise Conflict(f"Experiment '{name}' already exists.")
-        if number is None:
-            highest = self.session.scalar(
-                select(func.max(ExperimentRow.number)).where(
-                    ExperimentRow.workspace_id == workspace_id
-                )
+        """Concurrent creates are safe: one of two same-named ones raises Conflict, and two
+        different names racing for the next number both get one."""
+        for _ in range(_NUMBER_ATTEMPTS):
+            if self._by_name(workspace_id, name) is not None:
+                raise Conflict(f"Experiment '{name}' already exists.")
+            row = ExperimentRow(
+                workspace_id=workspace_id,
+                number=self._next_number(workspace_id) if number is None else number,
+                name=name,
+                lifecycle_stage="active",
+                tags=dict(tags or {}),
             )
-            number = 1 if highest is None else highest + 1
-        row = ExperimentRow(
-            workspace_id=workspace_id,
-            number=number,
-            name=name,
-            artifact_location=artifact_root.rstrip("/") + f"/{number}",
-            lifecycle_stage="active",
-            tags=dict(tags or {}),
+            row.artifact_location = artifact_root.rstrip("/") + f"/{row.number}"
+            try:
+                with self.session.begin_nested():
+                    self.session.add(row)
+            except IntegrityError:
+                if number is not None and self._by_name(workspace_id, name) is None:
+                    raise Conflict(f"Experiment number {number} is taken.") from None
+                continue
+            return _entity(row)
+        raise Conflict(f"Experiment '{name}' could not be numbered: too many concurrent creates.")
+
+    def _next_number(self, workspace_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(ExperimentRow.number)).where(ExperimentRow.workspace_id == workspace_id)
         )
-        self.session.add(row)
-        self.session.flush()
-        return _entity(row)
+        return 1 if highest is None else highest + 1
 
     def get(self, workspace_id: int, number: int) -> Experiment:
         return _entity(self.row(workspace_id, number))

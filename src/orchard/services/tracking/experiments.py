@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from orchard.entities.tracking import Experiment
 from orchard.errors import Conflict, NotFound, ValidationError
 from orchard.services.context import Context
@@ -25,8 +27,10 @@ class ExperimentService:
         try:
             return tx.experiments.row(workspace_id, 0)
         except NotFound:
+            pass
+        with contextlib.suppress(Conflict):  # a concurrent call created it first
             tx.experiments.create(workspace_id, DEFAULT_EXPERIMENT, ARTIFACT_SCHEME + "/", number=0)
-            return tx.experiments.row(workspace_id, 0)
+        return tx.experiments.row(workspace_id, 0)
 
     def create(
         self,
