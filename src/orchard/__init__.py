@@ -23,6 +23,10 @@ _EXPORTS = {
     "load_job": "orchard.entities.loaders",
     "load_component": "orchard.entities.loaders",
     "load_schedule": "orchard.entities.loaders",
+    "load_online_endpoint": "orchard.entities.loaders",
+    "load_online_deployment": "orchard.entities.loaders",
+    "load_batch_endpoint": "orchard.entities.loaders",
+    "load_batch_deployment": "orchard.entities.loaders",
     "dsl": "orchard.sdk.dsl",
     "command": "orchard.sdk.builders",
     "Input": "orchard.entities.jobs",
@@ -35,6 +39,8 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from orchard.entities.jobs import Input, Output
     from orchard.entities.loaders import (
+        load_batch_deployment,
+        load_batch_endpoint,
         load_component,
         load_compute,
         load_data,
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
         load_environment,
         load_job,
         load_model,
+        load_online_deployment,
+        load_online_endpoint,
         load_schedule,
         load_workspace,
     )
@@ -61,6 +69,8 @@ __all__ = [
     "Workspace",
     "command",
     "dsl",
+    "load_batch_deployment",
+    "load_batch_endpoint",
     "load_component",
     "load_compute",
     "load_data",
@@ -68,6 +78,8 @@ __all__ = [
     "load_environment",
     "load_job",
     "load_model",
+    "load_online_deployment",
+    "load_online_endpoint",
     "load_schedule",
     "load_workspace",
 ]

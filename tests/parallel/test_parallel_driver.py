@@ -307,7 +307,7 @@ def test_summary_only_writes_no_rows(tmp_path: Path) -> None:
     done = drive(tmp_path, "--output-action", "summary_only", "--mini-batch-size", "2")
     assert done.code == 0, done.output
     assert "mini-batches: 2 total, 2 done" in done.output
-    assert not (tmp_path / "out").exists()
+    assert list((tmp_path / "out").iterdir()) == []  # there for AZUREML_BI_OUTPUT_PATH
 
 
 def test_bad_input_and_flags_are_named(tmp_path: Path) -> None:
@@ -378,3 +378,36 @@ def test_the_driver_runs_under_an_older_python_with_nothing_but_orchard_on_its_p
     done = drive(tmp_path, "--mini-batch-size", "3", "--workers", "2", python=found.path, env=env)
     assert done.code == 0, done.output
     assert done.rows() == ["3", "1"]
+
+
+def test_a_batch_deployment_model_is_under_azureml_model_dir_by_its_own_name(
+    tmp_path: Path,
+) -> None:
+    write_files(tmp_path / "data", 1)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "w.txt").write_text("folder")
+    (tmp_path / "model.pkl").write_text("file")
+    write_script(
+        tmp_path,
+        """
+        import os
+
+        def run(mini_batch):
+            root = os.environ["AZUREML_MODEL_DIR"]
+            rows = [sorted(os.listdir(root)), os.environ["AZUREML_BI_OUTPUT_PATH"]]
+            for parts in (("weights", "w.txt"), ("w.txt",), ("model.pkl",)):
+                if os.path.isfile(os.path.join(root, *parts)):
+                    rows.append(open(os.path.join(root, *parts)).read())
+            return rows
+        """,
+    )
+    folder = drive(tmp_path, "--model-dir", str(tmp_path / "weights"), "--model-folder", "weights")
+    assert folder.code == 0, folder.output
+    assert folder.rows() == ["['w.txt', 'weights']", str(tmp_path / "out"), "folder", "folder"]
+    single = drive(
+        tmp_path, "--model-dir", str(tmp_path / "model.pkl"), "--model-folder", "model.pkl"
+    )
+    assert single.code == 0, single.output
+    assert single.rows() == ["['model.pkl']", str(tmp_path / "out"), "file"]
+    missing = drive(tmp_path, "--model-dir", str(tmp_path / "nothing"))
+    assert missing.code == 2 and "--model-dir: no such file or folder" in missing.last_line

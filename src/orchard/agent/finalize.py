@@ -8,12 +8,12 @@ from typing import Any
 
 from orchard.agent.workdir import JobFolder
 from orchard.entities.assets import Data, Model
+from orchard.entities.jobs import MODEL_TYPES
 from orchard.services import Services
 from orchard.services.workspaces import ARTIFACT_STORE
 from orchard.storage.uris import parse_datastore_uri
 
 ARTIFACT_SCHEME = "mlflow-artifacts:"
-MODEL_TYPES = {"mlflow_model", "custom_model", "triton_model"}
 
 
 def artifact_path(artifact_uri: str) -> str:

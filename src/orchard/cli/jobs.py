@@ -49,10 +49,10 @@ def job_create(
     created = client.jobs.create_or_update(
         job, experiment_name=experiment_name, strict_environments=strict_environments
     )
-    _show_job(client, created, output)
+    show_job(client, created, output)
     if stream:
         assert created.name is not None
-        _follow(client, created.name)
+        follow_job(client, created.name)
 
 
 @job_app.command("stream")
@@ -62,7 +62,7 @@ def job_stream(
     resource_group: common.ResourceGroup = None,
 ) -> None:
     """Follow a job's logs until it ends; exit non-zero unless it completed."""
-    _follow(common.client(workspace), name)
+    follow_job(common.client(workspace), name)
 
 
 @job_app.command("show")
@@ -74,10 +74,10 @@ def job_show(
 ) -> None:
     """Show a job: its spec, status, times and how it ended; a pipeline with its graph."""
     client = common.client(workspace)
-    _show_job(client, client.jobs.get(name), output)
+    show_job(client, client.jobs.get(name), output)
 
 
-def _show_job(client: MLClient, job: Job, output: OutputFormat) -> None:
+def show_job(client: MLClient, job: Job, output: OutputFormat) -> None:
     if isinstance(job, PipelineJob) and job.name:
         show_pipeline(job, client.jobs.graph(job.name), output)
     else:
@@ -172,7 +172,7 @@ def job_download(
     console.print(f"Downloaded job {name} to {target}")
 
 
-def _follow(client: MLClient, name: str) -> None:
+def follow_job(client: MLClient, name: str) -> None:
     console.print(f"[bold]Streaming logs of job {name}[/]", highlight=False)
     job = client.jobs.stream(name)
     colour = "green" if job.status == JobStatus.COMPLETED else "red"

@@ -69,6 +69,8 @@ def register_commands(only: str | None = None) -> None:
             app.command(name)(command)
         return
     from orchard.cli.assets import data_app, environment_app, model_app
+    from orchard.cli.batch_endpoints import deployment_app as batch_deployment_app
+    from orchard.cli.batch_endpoints import endpoint_app as batch_endpoint_app
     from orchard.cli.components import component_app
     from orchard.cli.endpoints import deployment_app, endpoint_app
     from orchard.cli.jobs import job_app
@@ -87,6 +89,8 @@ def register_commands(only: str | None = None) -> None:
     app.add_typer(schedule_app, name="schedule")
     app.add_typer(endpoint_app, name="online-endpoint")
     app.add_typer(deployment_app, name="online-deployment")
+    app.add_typer(batch_endpoint_app, name="batch-endpoint")
+    app.add_typer(batch_deployment_app, name="batch-deployment")
     app.command("quickstart")(quickstart)
     app.command("server")(server)
     app.command("init")(init)

@@ -9,6 +9,14 @@ from orchard.entities.assets import (
     Model,
     Route,
 )
+from orchard.entities.batch_endpoints import (
+    BatchDeployment,
+    BatchEndpoint,
+    BatchRetrySettings,
+    ModelBatchDeployment,
+    ModelBatchDeploymentSettings,
+    PipelineComponentBatchDeployment,
+)
 from orchard.entities.compute import (
     AmlCompute,
     ComputeInstance,
@@ -32,6 +40,15 @@ from orchard.entities.datastores import (
     SasTokenConfiguration,
     ServicePrincipalConfiguration,
 )
+from orchard.entities.endpoints import (
+    CodeConfiguration,
+    KubernetesOnlineDeployment,
+    KubernetesOnlineEndpoint,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    OnlineRequestSettings,
+    ProbeSettings,
+)
 from orchard.entities.schedules import (
     CronTrigger,
     JobSchedule,
@@ -48,8 +65,12 @@ __all__ = [
     "AzureDataLakeGen1Datastore",
     "AzureDataLakeGen2Datastore",
     "AzureFileDatastore",
+    "BatchDeployment",
+    "BatchEndpoint",
+    "BatchRetrySettings",
     "BuildContext",
     "CertificateConfiguration",
+    "CodeConfiguration",
     "ComputeInstance",
     "CronTrigger",
     "Data",
@@ -58,10 +79,19 @@ __all__ = [
     "InferenceConfig",
     "JobSchedule",
     "KubernetesCompute",
+    "KubernetesOnlineDeployment",
+    "KubernetesOnlineEndpoint",
     "LocalCompute",
     "LocalDatastore",
+    "ManagedOnlineDeployment",
+    "ManagedOnlineEndpoint",
     "Model",
+    "ModelBatchDeployment",
+    "ModelBatchDeploymentSettings",
     "OneLakeDatastore",
+    "OnlineRequestSettings",
+    "PipelineComponentBatchDeployment",
+    "ProbeSettings",
     "RayCompute",
     "RecurrencePattern",
     "RecurrenceTrigger",

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from orchard.entities.assets import Environment, Model
-from orchard.entities.base import Entity, Resource
+from orchard.entities.base import Entity, Resource, string_values
 from orchard.entities.jobs import SCHEMA_ROOT, name_inline_environment
 
 ANONYMOUS_MODEL = "CliV2AnonymousModel"
@@ -91,6 +91,15 @@ def applied_marker(endpoint: ManagedOnlineEndpoint, keys: EndpointAuthKeys) -> s
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
+def name_inline_model(value: Any) -> Any:
+    """An inline model (`model: {path: ./model}`) has no name: Azure registers it
+    anonymously, named by a hash of its content so equal ones are one model."""
+    if isinstance(value, dict) and not value.get("name"):
+        digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+        return {**value, "name": ANONYMOUS_MODEL, "version": value.get("version") or digest[:24]}
+    return value
+
+
 class ManagedOnlineDeployment(Resource):
     kind: ClassVar[str] = "online_deployment"
     schema_url: ClassVar[str] = f"{SCHEMA_ROOT}/managedOnlineDeployment.schema.json"
@@ -119,26 +128,9 @@ class ManagedOnlineDeployment(Resource):
 
     _inline_environment = field_validator("environment", mode="before")(name_inline_environment)
 
-    @field_validator("model", mode="before")
-    @classmethod
-    def _name_inline_model(cls, value: Any) -> Any:
-        """An inline model (`model: {path: ./model}`) has no name: Azure registers it
-        anonymously, named by a hash of its content so equal ones are one model."""
-        if isinstance(value, dict) and not value.get("name"):
-            digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
-            return {
-                **value,
-                "name": ANONYMOUS_MODEL,
-                "version": value.get("version") or digest[:24],
-            }
-        return value
+    _inline_model = field_validator("model", mode="before")(name_inline_model)
 
-    @field_validator("environment_variables", mode="before")
-    @classmethod
-    def _texts(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
+    _texts = field_validator("environment_variables", mode="before")(string_values)
 
     @model_validator(mode="after")
     def _servable(self) -> ManagedOnlineDeployment:

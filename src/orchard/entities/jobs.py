@@ -30,6 +30,7 @@ SCRIPT_FAILED_TAG = "orchard.job.failedByScript"
 DataInputType = Literal[
     "uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"
 ]
+MODEL_TYPES = frozenset({"mlflow_model", "custom_model", "triton_model"})
 LiteralInputType = Literal["string", "integer", "number", "boolean"]
 InputMode = Literal["ro_mount", "rw_mount", "download", "direct", "eval_mount", "eval_download"]
 OutputMode = Literal["rw_mount", "upload", "direct"]

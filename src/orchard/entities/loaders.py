@@ -13,9 +13,17 @@ from typing import Any, TypeVar
 
 from orchard.entities.assets import Data, Environment, Model
 from orchard.entities.base import Resource
+from orchard.entities.batch_endpoints import (
+    BatchEndpoint,
+    ModelBatchDeployment,
+    PipelineComponentBatchDeployment,
+)
 from orchard.entities.component_loading import (
     Component,
+    absolute,
+    component_file,
     component_from,
+    is_component_file,
     is_relative_local,
     read_conda_file,
     resolve_input_paths,
@@ -104,9 +112,7 @@ def load_job(source: Source, *, params_override: Iterable[str] = (), **kw: Any) 
         return _validate(PipelineJob, body, origin, **kw)
     else:
         raise SpecError(f"{origin}: field 'type': job type {kind!r} is not supported yet")
-    environment = command.environment
-    if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
-        environment.conda_file = read_conda_file(base / environment.conda_file, origin)
+    _read_conda_of(command.environment, base, origin)
     return job
 
 
@@ -160,16 +166,57 @@ def load_online_deployment(
     the spec's folder, and the conda file read in."""
     body, origin = _body(source, params_override)
     base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    _resolve_model_and_code(body, base)
+    deployment = _validate(ManagedOnlineDeployment, body, origin, **kw)
+    _read_conda_of(deployment.environment, base, origin)
+    return deployment
+
+
+def load_batch_endpoint(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> BatchEndpoint:
+    return _load(BatchEndpoint, source, params_override, **kw)
+
+
+def load_batch_deployment(
+    source: Source, *, params_override: Iterable[str] = (), **kw: Any
+) -> ModelBatchDeployment | PipelineComponentBatchDeployment:
+    """A `type: model` (the default) or `type: pipeline` batch deployment spec, its local
+    model, code, conda file and pipeline component file resolved against its folder."""
+    body, origin = _body(source, params_override)
+    base = Path(origin).parent if origin != "<spec>" else Path.cwd()
+    if str(body.get("type", "model")).lower() == "pipeline":
+        component = body.get("component")
+        if isinstance(component, str) and is_component_file(component):
+            body["component"] = component_file(absolute(base, component), strict=kw.get("strict"))
+        elif isinstance(component, dict):
+            body["component"] = component_from(component, origin, base, strict=kw.get("strict"))
+        return _validate(PipelineComponentBatchDeployment, body, origin, **kw)
+    _resolve_model_and_code(body, base)
+    deployment = _validate(ModelBatchDeployment, body, origin, **kw)
+    _read_conda_of(deployment.environment, base, origin)
+    return deployment
+
+
+def _resolve_model_and_code(body: dict[str, Any], base: Path) -> None:
+    """A deployment's local model and code paths made absolute; the first schema's
+    `{local_path: ./model}` read as the path."""
     for holder, field in (("model", "path"), ("code_configuration", "code")):
         part = body.get(holder)
-        value = part.get(field) if isinstance(part, dict) else None
-        if isinstance(part, dict) and isinstance(value, str) and is_relative_local(value):
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get(field), dict):
+            part[field] = part[field].get("local_path")  # code: {local_path: ./code}
+        if "local_path" in part:
+            part[field] = part.pop("local_path")
+        value = part.get(field)
+        if isinstance(value, str) and is_relative_local(value):
             part[field] = str((base / value).resolve())
-    deployment = _validate(ManagedOnlineDeployment, body, origin, **kw)
-    environment = deployment.environment
+
+
+def _read_conda_of(environment: object, base: Path, origin: str) -> None:
     if isinstance(environment, Environment) and isinstance(environment.conda_file, str):
         environment.conda_file = read_conda_file(base / environment.conda_file, origin)
-    return deployment
 
 
 def _load(cls: type[R], source: Source, overrides: Iterable[str], **kw: Any) -> R:

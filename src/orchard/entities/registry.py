@@ -6,6 +6,7 @@ from typing import Any
 
 from orchard.entities.assets import VERSIONED_KINDS
 from orchard.entities.base import Asset, Resource
+from orchard.entities.batch_endpoints import BATCH_DEPLOYMENT_TYPES, BATCH_ENDPOINT_TYPES
 from orchard.entities.compute import COMPUTE_TYPES
 from orchard.entities.datastores import DATASTORE_TYPES
 from orchard.entities.endpoints import ONLINE_DEPLOYMENT_TYPES, ONLINE_ENDPOINT_TYPES
@@ -18,6 +19,8 @@ RESOURCE_TYPES: dict[str, dict[str, type[Resource]]] = {
     "online_endpoint": dict(ONLINE_ENDPOINT_TYPES),
     "online_deployment": dict(ONLINE_DEPLOYMENT_TYPES),
     "schedule": {"schedule": JobSchedule},
+    "batch_endpoint": dict(BATCH_ENDPOINT_TYPES),
+    "batch_deployment": dict(BATCH_DEPLOYMENT_TYPES),
 }
 
 

@@ -24,10 +24,15 @@ def driver_command(
     output_action: str = "append_row",
     output_file_name: str | None = None,
     append_to_file: bool = False,
+    model_input: str | None = None,
+    model_folder: str | None = None,
+    mlflow_scorer: bool = False,
 ) -> str:
     """`python -m orchard.parallel.driver --input-data ${{inputs.x}} ...` for `settings`.
     `append_to_file`: append_row_to names a uri_file output, so rows go to that file
-    itself rather than to a file in that folder."""
+    itself rather than to a file in that folder. A batch deployment's model is the input
+    `model_input`, laid out under AZUREML_MODEL_DIR as `model_folder`; `mlflow_scorer`
+    scores it with the built-in MLflow script instead of the task's entry script."""
     if output_action not in OUTPUT_ACTIONS:
         raise ValueError(
             f"output_action: {output_action!r} is not one of {', '.join(OUTPUT_ACTIONS)}"
@@ -37,9 +42,12 @@ def driver_command(
         ("--input-data", settings.input_data),
         ("--input-name", bound_input(settings.input_data) or "input_data"),
         ("--input-type", input_type),
-        ("--entry-script", task.entry_script),
+        ("--mlflow-scorer", "") if mlflow_scorer else ("--entry-script", task.entry_script),
         ("--code", "."),
     ]
+    if model_input:
+        flags.append(("--model-dir", f"${{{{inputs.{model_input}}}}}"))
+        flags.append(("--model-folder", model_folder or "model"))
     if task.program_arguments:
         flags.append(("--program-arguments", task.program_arguments))
     if settings.splits_by_size() and settings.mini_batch_size is not None:
@@ -53,15 +61,16 @@ def driver_command(
         ("--max-retries", str(retry.max_retries)),
         ("--timeout", str(retry.timeout)),
     ]
-    if output_action == "append_row":
-        if task.append_row_to and append_to_file:
-            flags.append(("--output-file", task.append_row_to))
-        else:
-            if task.append_row_to:
-                flags.append(("--output", task.append_row_to))
+    if task.append_row_to and append_to_file and output_action == "append_row":
+        flags.append(("--output-file", task.append_row_to))
+    else:
+        if task.append_row_to:  # AZUREML_BI_OUTPUT_PATH even for summary_only
+            flags.append(("--output", task.append_row_to))
+        if output_action == "append_row":
             flags.append(("--output-file-name", output_file_name or DEFAULT_OUTPUT_FILE))
     flags += [("--output-action", output_action), ("--logging-level", settings.logging_level)]
-    return " ".join([DRIVER, *(f"{flag} {_quoted(value)}" for flag, value in flags)])
+    words = (f"{flag} {_quoted(value)}" if value else flag for flag, value in flags)
+    return " ".join([DRIVER, *words])
 
 
 def bound_input(text: str) -> str | None:

@@ -19,12 +19,14 @@ from types import FrameType
 
 from orchard.parallel.batches import FILE_TYPES, TABULAR_TYPES, InputError, plan
 from orchard.parallel.engine import Engine, Limits, Progress, RunFailed
+from orchard.parallel.environment import worker_environment
 from orchard.parallel.pool import Pool
 from orchard.parallel.protocol import WorkerConfig
 from orchard.parallel.results import RowWriter
 from orchard.parallel.sizes import BatchSize, parse_batch_size
 
 DEFAULT_OUTPUT_FILE = "parallel_run_step.txt"
+MLFLOW_SCORER = Path(__file__).with_name("mlflow_scorer.py")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 log = logging.getLogger("orchard.parallel")
 
@@ -46,7 +48,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--input-data", required=True, help="the input file or folder")
     p.add_argument("--input-type", required=True, choices=(*FILE_TYPES, *TABULAR_TYPES))
     p.add_argument("--input-name", default="input_data", help="mini_batch_context.dataset")
-    p.add_argument("--entry-script", required=True, help="relative to --code")
+    script = p.add_mutually_exclusive_group(required=True)
+    script.add_argument("--entry-script", help="relative to --code")
+    script.add_argument(
+        "--mlflow-scorer", action="store_true", help="score the MLflow model in --model-dir"
+    )
     p.add_argument("--code", default=".", help="the script's folder: its cwd and sys.path")
     p.add_argument("--program-arguments", default="", help="the workers' sys.argv[1:]")
     p.add_argument("--mini-batch-size", type=_size, default=None, help="10, 100kb, 10mb, 1gb")
@@ -62,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output-action", choices=("append_row", "summary_only"), default="append_row")
     p.add_argument("--logging-level", type=str.upper, choices=LEVELS, default="INFO")
     p.add_argument("--logs-dir", default="logs", help="where per-worker logs go")
+    p.add_argument("--model-dir", default=None, help="a batch deployment's model")
+    p.add_argument("--model-folder", default="model", help="its name under AZUREML_MODEL_DIR")
     return p
 
 
@@ -84,9 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     code = Path(args.code).resolve()
-    script = code / args.entry_script
+    script = MLFLOW_SCORER if args.mlflow_scorer else code / args.entry_script
     if not script.is_file():
         raise FileNotFoundError(f"--entry-script: no such file {args.entry_script} in {code}")
+    output = Path(args.output_file).parent if args.output_file else Path(args.output)
+    with worker_environment(output.resolve(), args.model_dir, args.model_folder):
+        return _score(args, script, code)
+
+
+def _score(args: argparse.Namespace, script: Path, code: Path) -> int:
     batches = plan(args.input_data, args.input_type, args.mini_batch_size, args.partition_keys)
     log.info("%d mini-batches from %s (%s)", len(batches), args.input_data, args.input_type)
     logs = Path(args.logs_dir).resolve()

@@ -10,6 +10,10 @@ from typing import Any
 from orchard.config import Settings, find_home
 from orchard.errors import NotFound
 from orchard.sdk.operations.assets import DataOperations, EnvironmentOperations, ModelOperations
+from orchard.sdk.operations.batch_endpoints import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
+)
 from orchard.sdk.operations.components import ComponentOperations
 from orchard.sdk.operations.endpoints import OnlineDeploymentOperations, OnlineEndpointOperations
 from orchard.sdk.operations.jobs import JobOperations
@@ -66,6 +70,10 @@ class MLClient:
         self.schedules = ScheduleOperations(self._transport, current)
         self.online_endpoints = OnlineEndpointOperations(self._transport, current)
         self.online_deployments = OnlineDeploymentOperations(self._transport, current)
+        self.batch_endpoints = BatchEndpointOperations(self._transport, current, self.jobs)
+        self.batch_deployments = BatchDeploymentOperations(
+            self._transport, current, self.jobs, self.components
+        )
 
     @classmethod
     def from_config(

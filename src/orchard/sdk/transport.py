@@ -13,6 +13,7 @@ from typing import Protocol
 from orchard.config import Settings
 from orchard.services import Services
 from orchard.services.assets import AssetService
+from orchard.services.batch_endpoints import BatchDeploymentService, BatchEndpointService
 from orchard.services.compute import ComputeService
 from orchard.services.datastores import DatastoreService
 from orchard.services.endpoints import OnlineDeploymentService, OnlineEndpointService
@@ -58,6 +59,8 @@ class Transport(Protocol):
     artifacts: ArtifactService
     online_endpoints: OnlineEndpointService
     online_deployments: OnlineDeploymentService
+    batch_endpoints: BatchEndpointService
+    batch_deployments: BatchDeploymentService
 
     def launch(self, workspace: str, job: str) -> None:
         """Start running a queued job (embedded: a runner process on this machine)."""
@@ -110,6 +113,8 @@ class EmbeddedTransport:
         self.artifacts = services.artifacts
         self.online_endpoints = services.online_endpoints
         self.online_deployments = services.online_deployments
+        self.batch_endpoints = services.batch_endpoints
+        self.batch_deployments = services.batch_deployments
 
     @classmethod
     def open(cls, settings: Settings) -> EmbeddedTransport:

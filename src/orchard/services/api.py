@@ -6,6 +6,7 @@ from pathlib import Path
 
 from orchard.config import Settings
 from orchard.services.assets import AssetService
+from orchard.services.batch_endpoints import BatchDeploymentService, BatchEndpointService
 from orchard.services.compute import ComputeService
 from orchard.services.context import Context
 from orchard.services.data import check_asset_path, link_job
@@ -52,7 +53,9 @@ class Services:
         self.model_versions = ModelVersionService(context, self.runs)
         self.registry = RegistryService(context, self.model_versions)
         self.artifacts = ArtifactService(self.datastores, self.runs)
-        resolver = Resolver(self.data, self.environments, self.compute, self.datastores)
+        resolver = Resolver(
+            self.data, self.models, self.environments, self.compute, self.datastores
+        )
         self.jobs = JobService(
             context, self.experiments, self.runs, resolver, Planner(self.components)
         )
@@ -63,6 +66,18 @@ class Services:
         self.online_endpoints = OnlineEndpointService(context, self.secrets)
         self.online_deployments = OnlineDeploymentService(
             context, self.online_endpoints, self.models, self.environments
+        )
+        self.batch_endpoints = BatchEndpointService(context)
+        self.batch_deployments = BatchDeploymentService(
+            context,
+            self.batch_endpoints,
+            {
+                "model": self.models,
+                "environment": self.environments,
+                "component": self.components,
+                "data": self.data,
+            },
+            self.jobs,
         )
 
     @classmethod

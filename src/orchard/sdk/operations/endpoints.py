@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from orchard.entities.assets import Model
+from orchard.entities.batch_endpoints import ModelBatchDeployment
 from orchard.entities.endpoints import (
     CodeConfiguration,
     EndpointAuthKeys,
@@ -160,21 +161,28 @@ class OnlineDeploymentOperations:
 
     def _uploaded(self, deployment: ManagedOnlineDeployment) -> ManagedOnlineDeployment:
         prepared = deployment.model_copy(deep=True)
-        model = prepared.model
-        if isinstance(model, Model) and model.path and is_local_path(model.path):
-            prepared.model = model.model_copy(update={"path": self._upload(model.path, "model")})
-        code = prepared.code_configuration
-        if code is not None and is_local_path(code.code):
-            prepared.code_configuration = CodeConfiguration(
-                code=self._upload(code.code, "code"), scoring_script=code.scoring_script
-            )
+        upload_deployment_files(self._transport, self._workspace(), prepared)
         return prepared
 
-    def _upload(self, path: str, what: str) -> str:
+
+def upload_deployment_files(
+    transport: Transport, workspace: str, deployment: ManagedOnlineDeployment | ModelBatchDeployment
+) -> None:
+    """A deployment's local model and scoring code uploaded: their storage URIs instead."""
+
+    def upload(path: str, what: str) -> str:
         source = Path(path).expanduser()
         if not source.exists():
             raise ValidationError(f"deployment {what}: local path {path} does not exist")
-        return self._transport.files.upload(self._workspace(), source.resolve())
+        return transport.files.upload(workspace, source.resolve())
+
+    model, code = deployment.model, deployment.code_configuration
+    if isinstance(model, Model) and model.path and is_local_path(model.path):
+        deployment.model = model.model_copy(update={"path": upload(model.path, "model")})
+    if code is not None and is_local_path(code.code):
+        deployment.code_configuration = CodeConfiguration(
+            code=upload(code.code, "code"), scoring_script=code.scoring_script
+        )
 
 
 def _body(request_file: str | Path | None, request: Payload | None) -> bytes:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchard.entities.assets import Data, Environment
-from orchard.entities.jobs import CommandJob, Input, JobBase, Output
+from orchard.entities.assets import Data, Environment, Model
+from orchard.entities.jobs import MODEL_TYPES, CommandJob, Input, JobBase, Output
 from orchard.entities.references import is_asset_ref
 from orchard.errors import NotFound, ValidationError
 from orchard.services.assets import AssetService
@@ -50,6 +50,7 @@ def environment_of(
 @dataclass
 class Resolver:
     data: AssetService
+    models: AssetService
     environments: AssetService
     compute: ComputeService
     datastores: DatastoreService
@@ -120,6 +121,14 @@ class Resolver:
             return {"type": "literal", "value": _literal_text(value.default)}
         if not value.path:
             raise ValidationError(f"job input {name!r}: a {value.type} input needs a path")
+        if is_asset_ref(value.path) and value.type in MODEL_TYPES:
+            model = self._model(workspace, name, value.path)
+            return {
+                "type": value.type,
+                "uri": model.path,
+                "mode": value.mode or "ro_mount",
+                "model": f"{model.name}:{model.version}",
+            }
         if is_asset_ref(value.path):
             asset = self._data_asset(workspace, name, value.path)
             # The version, not only the path: lineage names the data a job read.
@@ -139,6 +148,16 @@ class Resolver:
             raise ValidationError(f"job input {name!r}: {missing.message}") from None
         assert isinstance(asset, Data)
         return asset
+
+    def _model(self, workspace: str, name: str, reference: str) -> Model:
+        try:
+            model = self.models.resolve(workspace, reference)
+        except NotFound as missing:
+            raise ValidationError(f"job input {name!r}: {missing.message}") from None
+        assert isinstance(model, Model)
+        if not model.path:
+            raise ValidationError(f"job input {name!r}: model {reference!r} has no files")
+        return model
 
     def _input_uri(self, workspace: str, name: str, path: str) -> str:
         located = parse_datastore_uri(path)
