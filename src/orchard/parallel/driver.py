@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     if not script.is_file():
         raise FileNotFoundError(f"--entry-script: no such file {args.entry_script} in {code}")
     output = Path(args.output_file).parent if args.output_file else Path(args.output)
-    with worker_environment(output.resolve(), args.model_dir, args.model_folder):
+    with worker_environment(output.resolve(), args.model_dir, args.model_folder, args.workers):
         return _score(args, script, code)
 
 

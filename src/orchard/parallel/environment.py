@@ -1,6 +1,9 @@
-"""What the workers' environment says, as Azure's batch scoring sets it: where to write
+"""What the workers' environment says: as Azure's batch scoring sets it, where to write
 custom outputs (AZUREML_BI_OUTPUT_PATH) and where the deployment's model is
-(AZUREML_MODEL_DIR, the model under its own name, as Azure mounts it)."""
+(AZUREML_MODEL_DIR, the model under its own name, as Azure mounts it); and, unless the
+job sets it, OMP_NUM_THREADS at the cores each worker has, so that workers whose
+libraries use OpenMP (scikit-learn, numpy's BLAS) do not oversubscribe the machine, as
+Ray's workers do not."""
 
 from __future__ import annotations
 
@@ -13,10 +16,14 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def worker_environment(output: Path, model: str | None, model_folder: str) -> Iterator[None]:
+def worker_environment(
+    output: Path, model: str | None, model_folder: str, workers: int
+) -> Iterator[None]:
     """Set for the workers the driver starts in the block (they inherit it)."""
-    names = ("AZUREML_BI_OUTPUT_PATH", "AZUREML_MODEL_DIR")
+    names = ("AZUREML_BI_OUTPUT_PATH", "AZUREML_MODEL_DIR", "OMP_NUM_THREADS")
     saved = {name: os.environ.get(name) for name in names}
+    if saved["OMP_NUM_THREADS"] is None:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     output.mkdir(parents=True, exist_ok=True)
     os.environ["AZUREML_BI_OUTPUT_PATH"] = str(output)
     layout = _model_layout(Path(model), model_folder) if model else None

@@ -11,8 +11,6 @@ and pandas there, and nothing of Orchard's.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from pathlib import Path
@@ -77,11 +75,10 @@ def _rows(data: Any, file_name: str) -> list[str]:
             f"{file_name or 'mini-batch'}: the model gave {len(values)} predictions for "
             f"{len(index)} rows"
         )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row, value in zip(index, values):
-        writer.writerow([row, value, file_name])
-    return buffer.getvalue().splitlines()
+    import pandas as pd
+
+    rows = pd.DataFrame({"row": index, "prediction": values, "file": file_name})
+    return rows.to_csv(header=False, index=False, lineterminator="\n").splitlines()
 
 
 def _values(predictions: Any) -> list[Any]:

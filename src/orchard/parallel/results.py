@@ -55,8 +55,7 @@ class RowWriter:
     def _flush(self) -> None:
         while self._next in self._waiting:
             lines = self._waiting.pop(self._next)
-            for line in lines or ():
-                self._sink.write(line.rstrip("\n") + "\n")
+            self._sink.write("".join(line.rstrip("\n") + "\n" for line in lines or ()))
             self.rows += len(lines or ())
             self._next += 1
         self._sink.flush()
