@@ -13,6 +13,7 @@ import os
 import signal
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +23,16 @@ import pytest
 
 from orchard.entities.assets import Model
 from orchard.entities.endpoints import (
+    AccessToken,
     CodeConfiguration,
+    DataCollector,
+    EndpointAuthKeys,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
 )
 from orchard.errors import OrchardError
 from orchard.sdk.client import MLClient
+from orchard.security.endpoint_tokens import issue_token
 
 if TYPE_CHECKING:
     from conftest import Cli  # the shared fixture's type; tests/server has a conftest too
@@ -103,6 +108,81 @@ def score(ml_client: MLClient, endpoint: str, body: object, **headers: str) -> h
         headers={"Authorization": f"Bearer {key}", **headers},
         timeout=30,
     )
+
+
+def test_an_aml_token_endpoint_takes_its_tokens_and_no_key(
+    ml_client: MLClient, endpoint: str, files: Path
+) -> None:
+    ml_client.online_deployments.begin_create_or_update(
+        deployment(endpoint, "blue", files)
+    ).result()
+    keys = ml_client.online_endpoints.get_keys(endpoint)
+    assert isinstance(keys, EndpointAuthKeys)
+    found = ml_client.online_endpoints.get(endpoint)
+    found.traffic, found.auth_mode = {"blue": 100}, "aml_token"
+    ml_client.online_endpoints.begin_create_or_update(found).result()
+    token = ml_client.online_endpoints.get_keys(endpoint)
+    assert isinstance(token, AccessToken)
+    assert token.refresh_after_time_utc < token.expiry_time_utc
+    assert 3500 < token.expiry_time_utc - time.time() <= 3600
+    answer = ml_client.online_endpoints.invoke(endpoint, files / "request.json")
+    assert json.loads(answer)["scores"] == [3.0, 2.0]
+    uri = ml_client.online_endpoints.get(endpoint).scoring_uri
+    assert uri
+
+    def status(bearer: str) -> int:
+        headers = {"Authorization": f"Bearer {bearer}"}
+        return httpx.post(uri, json={"data": [[1, 0]]}, headers=headers).status_code
+
+    expired, _ = issue_token(keys.primary_key, endpoint, time.time() - 3601)
+    other, _ = issue_token(keys.primary_key, "another-endpoint", time.time())
+    claims, _, signature = token.access_token.partition(".")
+    assert status(token.access_token) == 200
+    assert [status(keys.primary_key), status(expired), status(other)] == [401, 401, 401]
+    assert status(f"{claims}.{signature[::-1]}") == 401
+    ml_client.online_endpoints.begin_regenerate_keys(endpoint, key_type="primary").result()
+    ml_client.online_endpoints.begin_create_or_update(found).result()  # the host sees the key
+    assert status(token.access_token) == 401  # a new primary key revokes the old tokens
+
+
+def test_payload_collection_writes_each_answered_request_and_its_answer(
+    ml_client: MLClient, endpoint: str, files: Path
+) -> None:
+    collected = deployment(endpoint, "blue", files)
+    collected.data_collector = DataCollector.model_validate(
+        {
+            "collections": {
+                "model_inputs": {"enabled": "True"},
+                "model_outputs": {"enabled": "True"},
+            },
+            "rolling_rate": "Hour",
+        }
+    )
+    ml_client.online_deployments.begin_create_or_update(collected).result()
+    found = ml_client.online_endpoints.get(endpoint)
+    found.traffic = {"blue": 100}
+    ml_client.online_endpoints.begin_create_or_update(found).result()
+    bodies = [{"data": [[1, 1]]}, {"data": [[0, 2], [1, 0]]}]
+    for body in bodies:
+        assert score(ml_client, endpoint, body).status_code == 200
+    assert score(ml_client, endpoint, {"data": "boom"}).status_code == 500  # not collected
+    store = Path(ml_client.datastores.get("workspaceblobstore").path)  # type: ignore[attr-defined]
+    root = store / "modelDataCollector" / endpoint / "blue"
+
+    def events(collection: str) -> list[dict[str, object]]:
+        (path,) = (root / collection).rglob("instance-0.jsonl")
+        assert len(path.relative_to(root / collection).parts) == 5  # yyyy/MM/dd/HH/file
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    inputs, outputs = events("model_inputs"), events("model_outputs")
+    assert [e["data"] for e in inputs] == bodies
+    assert [e["data"] for e in outputs] == [
+        {"by": "blue", "scores": [3.0]},
+        {"by": "blue", "scores": [4.0, 1.0]},
+    ]
+    assert [e["correlationid"] for e in inputs] == [e["correlationid"] for e in outputs]
+    assert {e["type"] for e in inputs} == {"azureml.inference.model_inputs"}
+    assert inputs[0]["source"] == f"/onlineEndpoints/{endpoint}/deployments/blue"
 
 
 def test_a_deployment_scores_behind_its_endpoint(
@@ -200,6 +280,27 @@ def test_a_crashed_worker_is_replaced_while_the_others_answer(
         assert score(ml_client, endpoint, {"data": [[1, 1]]}).status_code == 200
     logs = ml_client.online_deployments.get_logs("blue", endpoint)
     assert logs.count("--- instance-") == 2
+
+
+def test_the_workers_of_a_killed_host_stop_themselves(
+    ml_client: MLClient, endpoint: str, files: Path
+) -> None:
+    ml_client.online_deployments.begin_create_or_update(
+        deployment(endpoint, "blue", files, count=2)
+    ).result()
+    pids = _worker_pids(ml_client, endpoint, "blue")
+    host = ml_client.settings.home / "endpoints" / ml_client.workspace_name / endpoint
+    host_pid = json.loads((host / "host.json").read_text())["pid"]
+    assert len(pids) == 2 and all(_parent(pid) == host_pid for pid in pids)
+    os.kill(host_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while _worker_pids(ml_client, endpoint, "blue") and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling for the workers to be gone, not waiting out a guess
+    assert _worker_pids(ml_client, endpoint, "blue") == []
+
+
+def _parent(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def test_the_cli_creates_invokes_and_deletes_an_endpoint(cli: Cli, files: Path) -> None:

@@ -15,9 +15,7 @@ from typing import Any
 
 import fsspec
 
-from orchard.entities.datastores import LocalDatastore
 from orchard.services import Services
-from orchard.storage.paths import safe_join
 from orchard.storage.uris import parse_datastore_uri
 
 MOUNT_MODES = {"ro_mount", "eval_mount", "rw_mount"}
@@ -85,7 +83,7 @@ def _link_orchard(python_path: Path) -> None:
 
 
 def _copy_code(services: Services, workspace: str, code: str, wd: Path) -> None:
-    local = _local_path(services, workspace, code)
+    local = services.datastores.local_path(workspace, code)
     if local is not None:
         source = local
     else:
@@ -107,7 +105,7 @@ def _bind_input(
     if mode == "direct":
         return str(uri)
     if mode in MOUNT_MODES:
-        local = _local_path(services, workspace, uri)
+        local = services.datastores.local_path(workspace, uri)
         if local is not None:
             return str(local)  # a read-only view in place: the snapshot itself
     destination = folder.root / "inputs" / name
@@ -118,17 +116,6 @@ def _bind_input(
     target = destination / _file_name(uri)
     fs.get(path, str(target), recursive=True)
     return str(target)
-
-
-def _local_path(services: Services, workspace: str, uri: str) -> Path | None:
-    """The file behind a URI on a local datastore, else None."""
-    located = parse_datastore_uri(uri)
-    if located is None:
-        return None
-    datastore = services.datastores.get(workspace, located.datastore)
-    if not isinstance(datastore, LocalDatastore):
-        return None
-    return safe_join(Path(datastore.path), located.path)
 
 
 def _file_name(uri: str) -> str:

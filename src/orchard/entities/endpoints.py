@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from orchard.entities.assets import Environment, Model
 from orchard.entities.base import Entity, Resource, string_values
@@ -39,6 +39,33 @@ class ProbeSettings(Entity):
     timeout: int = Field(default=2, ge=1, description="seconds")
     success_threshold: int = Field(default=1, ge=1)
     failure_threshold: int = Field(default=30, ge=1)
+
+
+class DataCollection(Entity):
+    """One collection of a deployment's `data_collector`; `model_inputs` and `model_outputs`
+    are the request and response bodies. `data.path` (a datastore URI) says where its
+    files go instead of `modelDataCollector/<endpoint>/<deployment>/<collection>/`."""
+
+    enabled: Annotated[bool, BeforeValidator(lambda v: str(v).lower() == "true")] = False
+    data: str | dict[str, Any] | None = None
+    client_id: str | None = None
+    sampling_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class DataCollector(Entity):
+    """Payload collection: Orchard's workers collect `model_inputs` and `model_outputs`
+    (any other collection is a custom one, which a script's own collector writes)."""
+
+    collections: dict[str, DataCollection] = Field(default_factory=dict)
+    sampling_rate: float = Field(default=1.0, ge=0, le=1, description="share of requests")
+    rolling_rate: Annotated[
+        Literal["minute", "hour", "day"], BeforeValidator(lambda v: str(v).lower())
+    ] = "hour"
+    request_logging: dict[str, Any] | None = None
+    destination: dict[str, Any] | None = None
+
+
+PAYLOAD_COLLECTIONS = ("model_inputs", "model_outputs")
 
 
 class ManagedOnlineEndpoint(Resource):
@@ -118,7 +145,7 @@ class ManagedOnlineDeployment(Resource):
     readiness_probe: ProbeSettings | None = None
     app_insights_enabled: bool | None = None
     scale_settings: dict[str, Any] | None = None
-    data_collector: dict[str, Any] | None = None
+    data_collector: DataCollector | None = None
     egress_public_network_access: Literal["enabled", "disabled"] | None = None
     resources: dict[str, Any] | None = None  # Kubernetes deployments' requests and limits
     # Set by Orchard: Creating or Updating until its workers answer, then Succeeded, or
@@ -156,6 +183,15 @@ class ManagedOnlineDeployment(Resource):
 class EndpointAuthKeys(Entity):
     primary_key: str
     secondary_key: str
+
+
+class AccessToken(Entity):
+    """What `get-credentials` gives for an aml_token endpoint, as azure.ai.ml's AccessToken."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expiry_time_utc: int = Field(description="epoch seconds")
+    refresh_after_time_utc: int = Field(description="epoch seconds")
 
 
 def deployment_key(endpoint: str, deployment: str) -> str:

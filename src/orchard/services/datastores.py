@@ -11,6 +11,8 @@ from orchard.services.context import Context
 from orchard.services.secrets import SecretService
 from orchard.services.workspaces import ARTIFACT_STORE, BLOB_STORE
 from orchard.storage.filesystems import DatastoreFiles, open_datastore
+from orchard.storage.paths import safe_join
+from orchard.storage.uris import parse_datastore_uri
 from orchard.store import Transaction
 
 BUILT_IN = (BLOB_STORE, ARTIFACT_STORE)
@@ -51,6 +53,17 @@ class DatastoreService:
     def get(self, workspace: str, name: str) -> DatastoreBase:
         with self.context.store.read() as tx:
             return _datastore(tx.resources.get(tx.workspaces.id_of(workspace), KIND, name))
+
+    def local_path(self, workspace: str, uri: str) -> Path | None:
+        """The file or folder behind an `azureml://datastores/...` URI on a local datastore,
+        else None."""
+        located = parse_datastore_uri(uri)
+        if located is None:
+            return None
+        datastore = self.get(workspace, located.datastore)
+        if not isinstance(datastore, LocalDatastore):
+            return None
+        return safe_join(Path(datastore.path), located.path)
 
     def list(self, workspace: str) -> list[DatastoreBase]:
         with self.context.store.read() as tx:

@@ -7,10 +7,12 @@ An endpoint's keys live in the workspace's secret store, encrypted, never in its
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any, Literal
 
 from orchard.entities.assets import Environment, Model
 from orchard.entities.endpoints import (
+    AccessToken,
     EndpointAuthKeys,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
@@ -18,6 +20,7 @@ from orchard.entities.endpoints import (
 )
 from orchard.entities.references import is_asset_ref
 from orchard.errors import NotFound, ValidationError
+from orchard.security.endpoint_tokens import TOKEN_SECONDS, issue_token
 from orchard.services.assets import AssetService
 from orchard.services.context import Context
 from orchard.services.jobs.resolve import environment_of
@@ -91,6 +94,26 @@ class OnlineEndpointService:
         return EndpointAuthKeys(
             primary_key=self.secrets.get(workspace, _key_name(name, "primary")),
             secondary_key=self.secrets.get(workspace, _key_name(name, "secondary")),
+        )
+
+    def credentials(
+        self, workspace: str, name: str, *, now: float | None = None
+    ) -> EndpointAuthKeys | AccessToken:
+        """The keys of a key endpoint; a fresh token for an aml_token one."""
+        endpoint = self.get(workspace, name)
+        if endpoint.auth_mode == "key":
+            return self.keys(workspace, name)
+        if endpoint.auth_mode != "aml_token":
+            raise ValidationError(
+                f"online endpoint {name!r} uses {endpoint.auth_mode}, which needs an Azure AD "
+                "identity Orchard does not have: use auth_mode key or aml_token"
+            )
+        issued_at = time.time() if now is None else now
+        primary = self.secrets.get(workspace, _key_name(name, "primary"))
+        token, expires = issue_token(primary, name, issued_at)
+        refresh = int(issued_at) + TOKEN_SECONDS // 2
+        return AccessToken(
+            access_token=token, expiry_time_utc=expires, refresh_after_time_utc=refresh
         )
 
     def regenerate_key(self, workspace: str, name: str, which: KeyType = "primary") -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchard.entities.endpoints import ManagedOnlineDeployment
+from orchard.entities.endpoints import PAYLOAD_COLLECTIONS, ManagedOnlineDeployment
 from orchard.entities.jobs import ANONYMOUS_ENVIRONMENT
+from orchard.errors import ValidationError
 from orchard.services import Services
+from orchard.services.workspaces import BLOB_STORE
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class DeploymentFiles:
     code: Path | None
     python: str
     env: dict[str, str]
+    collect: dict[str, Path] = field(default_factory=dict)  # collection -> its folder
 
 
 def materialize(
@@ -57,7 +60,42 @@ def materialize(
             )
             fetched.rename(code) if fetched.is_dir() else staging.rename(code)
     python, env = _interpreter(services, deployment, root / "environment_build.log")
-    return DeploymentFiles(model_dir, model_path, code, python, env)
+    collect = collection_folders(services, workspace, deployment)
+    return DeploymentFiles(model_dir, model_path, code, python, env, collect)
+
+
+def collection_folders(
+    services: Services, workspace: str, deployment: ManagedOnlineDeployment
+) -> dict[str, Path]:
+    """Where each enabled payload collection goes: its `data.path`, else
+    `modelDataCollector/<endpoint>/<deployment>/<collection>/` on the workspace's
+    blob store, as on Azure. Both must be on a local datastore."""
+    collector = deployment.data_collector
+    if collector is None:
+        return {}
+    folders = {}
+    for name in PAYLOAD_COLLECTIONS:
+        collection = collector.collections.get(name)
+        if collection is None or not collection.enabled:
+            continue
+        data = collection.data
+        given = data.get("path") if isinstance(data, dict) else None
+        uri = (
+            str(given)
+            if given
+            else (
+                f"azureml://datastores/{BLOB_STORE}/paths/modelDataCollector/"
+                f"{deployment.endpoint_name}/{deployment.name}/{name}"
+            )
+        )
+        local = services.datastores.local_path(workspace, uri)
+        if local is None:
+            raise ValidationError(
+                f"deployment {deployment.name}: data_collector.collections.{name}: {uri} is "
+                "not on a local datastore"
+            )
+        folders[name] = local
+    return folders
 
 
 def _link_top_level(fetched: Path, model_dir: Path) -> None:

@@ -20,14 +20,16 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from orchard.config import Settings
 from orchard.entities.endpoints import ManagedOnlineDeployment, applied_marker
 from orchard.errors import NotFound, OrchardError
+from orchard.security.endpoint_tokens import token_valid
 from orchard.services import Services
 from orchard.serving.deployment_files import materialize
 from orchard.serving.instances import InstanceGroup
@@ -76,6 +78,8 @@ class EndpointHost:
         endpoint = endpoints.get(self.workspace, self.endpoint)
         keys = endpoints.keys(self.workspace, self.endpoint)
         self.state.set_keys([keys.primary_key, keys.secondary_key])
+        self.state.auth_mode = endpoint.auth_mode
+        self.state.set_token_check(_token_check(endpoint.name, keys.primary_key))
         current = {d.name: d for d in deployments.list(self.workspace, self.endpoint)}
         for name, deployment in current.items():
             self._keep(name, deployment)
@@ -225,6 +229,11 @@ def _server_class() -> type[Any]:
             yield
 
     return Server
+
+
+def _token_check(endpoint: str, primary_key: str) -> Callable[[str], bool]:
+    """aml_token: a token signed under the primary key for this endpoint, not expired."""
+    return lambda token: token_valid(primary_key, endpoint, token, time.time())
 
 
 def _exit_when(gone: threading.Event, server: object) -> None:

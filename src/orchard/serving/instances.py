@@ -109,7 +109,7 @@ class InstanceGroup:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
             process = subprocess.Popen(
-                self._argv(port),
+                self._argv(port, index),
                 cwd=str(self.files.code or self.files.model_dir),
                 env=self._env(),
                 stdout=sink,
@@ -119,7 +119,7 @@ class InstanceGroup:
             )
         return Instance(index, process, port, log)
 
-    def _argv(self, port: int) -> list[str]:
+    def _argv(self, port: int, index: int) -> list[str]:
         d = self.deployment
         argv = [self.files.python, "-m", "orchard.serving.worker", "--port", str(port)]
         argv += ["--model-dir", str(self.files.model_dir), "--deployment", d.name]
@@ -131,6 +131,14 @@ class InstanceGroup:
         settings = d.request_settings
         argv += ["--max-concurrent-requests", str(settings.max_concurrent_requests_per_instance)]
         argv += ["--request-timeout-ms", str(settings.request_timeout_ms)]
+        collector = d.data_collector
+        if collector is not None and self.files.collect:
+            for name, folder in self.files.collect.items():
+                argv += [f"--collect-{name.removeprefix('model_')}", str(folder)]
+            argv += ["--collect-sampling-rate", str(collector.sampling_rate)]
+            argv += ["--collect-rolling-rate", collector.rolling_rate]
+            argv += ["--collect-source", f"/onlineEndpoints/{d.endpoint_name}/deployments/{d.name}"]
+            argv += ["--collect-instance", f"instance-{index}"]
         return argv
 
     def _env(self) -> dict[str, str]:

@@ -27,7 +27,10 @@ import asyncio
 import importlib.util
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from orchard.serving.payloads import CollectorSettings, PayloadCollector
 from orchard.serving.scoring import (
     SWAGGER_VERSIONS,
     Reply,
@@ -54,6 +58,7 @@ INIT_FAILED_EXIT = 3  # gunicorn's "worker failed to boot", which Azure's server
 DEFAULT_TIMEOUT_MS = 3_600_000  # Azure's inference server's own SCORING_TIMEOUT_MS default
 # On SIGTERM, requests in flight get this long; the host kills a worker 5 s after asking.
 SHUTDOWN_GRACE_S = 3
+ORPHAN_CHECK_SECONDS = 0.5
 log = logging.getLogger("orchard.serving.worker")
 
 
@@ -80,7 +85,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("deployment %s: init failed; this instance will not serve", args.deployment)
         return INIT_FAILED_EXIT
     limits = Limits(args.max_concurrent_requests, args.request_timeout_ms / 1000)
+    collector = _collector(args)
+    if collector is not None:
+        scorer = CollectingScorer(scorer, collector)
     return serve(scorer, limits, args.host, args.port)
+
+
+class CollectingScorer:
+    """A scorer whose answered requests are also collected, on the scoring thread."""
+
+    def __init__(self, scorer: Scorer, collector: PayloadCollector) -> None:
+        self.scorer, self.collector = scorer, collector
+
+    def score(self, request: ScoreRequest) -> Reply:
+        reply = self.scorer.score(request)
+        try:
+            self.collector.record(request, reply)
+        except OSError:
+            log.exception("a payload could not be collected")  # the answer still goes out
+        return reply
+
+    def swagger(self, version: str) -> dict[str, Any] | None:
+        return self.scorer.swagger(version)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,7 +124,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--request-timeout-ms", type=_positive, default=DEFAULT_TIMEOUT_MS, help="then 408"
     )
+    parser.add_argument("--collect-inputs", type=Path, help="collect request bodies here")
+    parser.add_argument("--collect-outputs", type=Path, help="collect answers here")
+    parser.add_argument("--collect-sampling-rate", type=float, default=1.0)
+    parser.add_argument("--collect-rolling-rate", default="hour", help="minute, hour or day")
+    parser.add_argument("--collect-source", default="", help="the payloads' CloudEvents source")
+    parser.add_argument("--collect-instance", default="instance-0", help="its files' name")
     return parser
+
+
+def _collector(args: argparse.Namespace) -> PayloadCollector | None:
+    if args.collect_inputs is None and args.collect_outputs is None:
+        return None
+    settings = CollectorSettings(
+        args.collect_inputs,
+        args.collect_outputs,
+        args.collect_sampling_rate,
+        args.collect_rolling_rate,
+        args.collect_source,
+        args.collect_instance,
+    )
+    return PayloadCollector(settings)
 
 
 def _positive(text: str) -> int:
@@ -125,6 +171,7 @@ def load_scorer(args: argparse.Namespace) -> Scorer:
 
 
 def serve(scorer: Scorer, limits: Limits, host: str, port: int) -> int:
+    _stop_when_orphaned(os.getppid())
     pool = ThreadPoolExecutor(_pool_size(limits), thread_name_prefix="score")
     gate = Gate(limits.max_concurrent)
     config = uvicorn.Config(
@@ -151,6 +198,21 @@ def serve(scorer: Scorer, limits: Limits, host: str, port: int) -> int:
             sys.stderr.flush()
             os._exit(1)
     return 0
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A worker runs in its own session (a Ctrl-C for the host is not one for it), so a host
+    that is killed outright cannot stop it: it stops itself, as on SIGTERM, once it is
+    reparented. A polling thread, since the host starts workers from threads, which
+    PR_SET_PDEATHSIG would take for their parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        log.warning("the endpoint host (pid %d) is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _pool_size(limits: Limits) -> int:

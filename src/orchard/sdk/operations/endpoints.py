@@ -14,6 +14,7 @@ import httpx
 from orchard.entities.assets import Model
 from orchard.entities.batch_endpoints import ModelBatchDeployment
 from orchard.entities.endpoints import (
+    AccessToken,
     CodeConfiguration,
     EndpointAuthKeys,
     ManagedOnlineDeployment,
@@ -76,8 +77,9 @@ class OnlineEndpointOperations:
         self._transport.stop_endpoint(workspace, name)
         return Poller(lambda: None)
 
-    def get_keys(self, name: str) -> EndpointAuthKeys:
-        return self._transport.online_endpoints.keys(self._workspace(), name)
+    def get_keys(self, name: str) -> EndpointAuthKeys | AccessToken:
+        """The keys of a `key` endpoint; a fresh token (an hour long) for an `aml_token` one."""
+        return self._transport.online_endpoints.credentials(self._workspace(), name)
 
     def begin_regenerate_keys(self, name: str, *, key_type: str = "primary") -> Poller[None]:
         if key_type not in ("primary", "secondary"):
@@ -102,10 +104,13 @@ class OnlineEndpointOperations:
         workspace = self._workspace()
         base = self._transport.serve_endpoint(workspace, endpoint_name)
         headers = {"Content-Type": "application/json"}
-        endpoint = self.get(endpoint_name)
-        if endpoint.auth_mode == "key":
-            keys = self.get_keys(endpoint_name)
-            headers["Authorization"] = f"Bearer {keys.primary_key}"
+        credentials = self.get_keys(endpoint_name)
+        secret = (
+            credentials.primary_key
+            if isinstance(credentials, EndpointAuthKeys)
+            else credentials.access_token
+        )
+        headers["Authorization"] = f"Bearer {secret}"
         if deployment_name:
             headers["azureml-model-deployment"] = deployment_name
         answer = httpx.post(base + "/score", content=body, headers=headers, timeout=timeout)
