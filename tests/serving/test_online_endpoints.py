@@ -206,6 +206,16 @@ def test_a_deployment_scores_behind_its_endpoint(
     assert failing.status_code == 500 and "cannot score 'boom'" in failing.text
     assert score(ml_client, endpoint, {"data": [[0, 1]]}).json()["scores"] == [2.0]
     assert "Traceback" in ml_client.online_deployments.get_logs("blue", endpoint)
+    tagged = score(ml_client, endpoint, {"data": [[1, 0]]}, **{"x-request-id": "req-42"})
+    assert tagged.status_code == 200
+    deadline = time.monotonic() + 10
+    logs = ""
+    while "request-id=req-42" not in logs and time.monotonic() < deadline:
+        time.sleep(0.1)  # the host flushes request logs twice a second: polled, not guessed
+        logs = ml_client.online_deployments.get_logs("blue", endpoint)
+    requests = logs.split("--- requests ---", 1)[1].splitlines()
+    assert any(" POST /score 500 " in line for line in requests)
+    assert any(" POST /score 200 " in line and "request-id=req-42" in line for line in requests)
 
 
 def test_traffic_moves_between_deployments_without_a_dropped_request(

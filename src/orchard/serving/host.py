@@ -33,6 +33,7 @@ from orchard.security.endpoint_tokens import token_valid
 from orchard.services import Services
 from orchard.serving.deployment_files import materialize
 from orchard.serving.instances import InstanceGroup
+from orchard.serving.request_logs import RequestLog
 from orchard.serving.router import EndpointState, create_router
 
 SUPERVISE_SECONDS = 0.5
@@ -49,6 +50,7 @@ class EndpointHost:
         found = services.online_endpoints.get(workspace, endpoint)
         self.state = EndpointState(endpoint, auth_mode=found.auth_mode)
         self.root = host_root(services, workspace, endpoint)
+        self.state.requests = RequestLog(self.root)
         self.groups: dict[str, InstanceGroup] = {}
         self.rolling: set[str] = set()
         self.failed: dict[str, str] = {}  # deployment -> the digest that failed to start
@@ -63,6 +65,7 @@ class EndpointHost:
     def supervise(self, on_gone: threading.Event) -> None:
         while not self.stopped.wait(SUPERVISE_SECONDS):
             try:
+                self.state.requests.flush()
                 before = self.applied
                 self.tick()
                 if self.applied != before:
@@ -168,6 +171,7 @@ class EndpointHost:
 
     def stop(self) -> None:
         self.stopped.set()
+        self.state.requests.close()
         with self.lock:
             names = list(self.groups)
         for name in names:

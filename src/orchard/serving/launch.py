@@ -18,6 +18,7 @@ from orchard.entities.endpoints import applied_marker
 from orchard.errors import OrchardError
 from orchard.runtime.processes import alive
 from orchard.services import Services
+from orchard.serving.request_logs import LOG_NAME
 
 START_SECONDS = 60.0
 APPLY_SECONDS = 30.0
@@ -31,10 +32,12 @@ def _root(services: Services, workspace: str, endpoint: str) -> Path:
 def deployment_log(
     services: Services, workspace: str, endpoint: str, deployment: str, lines: int
 ) -> str:
-    """The last `lines` of each of the deployment's workers' logs (`get-logs`)."""
+    """The last `lines` of each of the deployment's workers' logs and of its request log
+    (`get-logs`)."""
     logs = _root(services, workspace, endpoint) / deployment / "logs"
     parts = []
-    for path in sorted(logs.glob("instance-*.log")) if logs.is_dir() else []:
+    found = [*sorted(logs.glob("instance-*.log")), logs / LOG_NAME] if logs.is_dir() else []
+    for path in (p for p in found if p.is_file()):
         tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
         parts.append(f"--- {path.stem} ---\n" + "\n".join(tail))
     return "\n".join(parts)

@@ -172,6 +172,7 @@ class _Proxy:
         token = b""
         named: str | None = None
         declared = 0
+        request_id = "-"
         connection = b""
         forward: Headers = []
         for name, value in scope["headers"]:
@@ -185,6 +186,8 @@ class _Proxy:
                 continue
             if name == DEPLOYMENT_HEADER:
                 named = value.decode("latin-1").strip() or None
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
             forward.append((name, value))
         if connection:
             forward = _drop_listed(connection, forward)
@@ -207,14 +210,22 @@ class _Proxy:
             status, headers, content = await self._forward(upstreams, request)
         except OrchardError as error:
             await _send_error(send, error, chosen)
-            state.metrics.answered(chosen, error.http_status, perf_counter() - started)
+            self._answered(scope, chosen, error.http_status, started, request_id)
             return
         headers.append((DEPLOYMENT_HEADER, chosen.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
-        state.metrics.answered(chosen, status, perf_counter() - started)
+        self._answered(scope, chosen, status, started, request_id)
         if mirror is not None:
             self._mirror(mirror, request)
+
+    def _answered(
+        self, scope: Scope, deployment: str, status: int, started: float, request_id: str
+    ) -> None:
+        seconds = perf_counter() - started
+        self.state.metrics.answered(deployment, status, seconds)
+        method, path = scope["method"], scope["path"]
+        self.state.requests.write(deployment, method, path, status, seconds, request_id)
 
     async def _forward(self, upstreams: Upstreams, request: Outgoing) -> Answer:
         """Send the request to the deployment's instances in turn until one answers."""

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from orchard.errors import NotFound, OrchardError
+from orchard.serving.request_logs import RequestLog
 
 AUTH_MODES = ("key", "aml_token", "aad_token")
 MAX_MIRROR_PERCENT = 50  # Azure's cap on mirrored traffic
@@ -246,6 +247,7 @@ class EndpointState:
         self.max_request_bytes = max_request_bytes
         self.registry = CollectorRegistry()
         self.metrics = Metrics(name, self.registry)
+        self.requests = RequestLog()  # the host gives it its folder
         self.random = rng.random if rng is not None else random.Random().random
         self._lock = threading.Lock()
         self._keys: tuple[bytes, ...] = ()
