@@ -43,6 +43,7 @@ MODEL_INPUT = "model"
 DATA_INPUT = "input_data"
 SCORABLE_TYPES = ("uri_file", "uri_folder", "mltable")
 BATCH_PROPERTY = "azureml.batchEndpoint"
+DEPLOYMENT_PROPERTY = "azureml.batchDeployment"
 
 
 class BatchEndpointService:
@@ -195,7 +196,7 @@ class BatchDeploymentService:
             job = self._pipeline_job(workspace, deployment, given, wanted)
         job.experiment_name = job.experiment_name or endpoint_name
         job.display_name = job.display_name or f"{endpoint_name}-{name}"
-        job.properties.update({BATCH_PROPERTY: endpoint_name, "azureml.batchDeployment": name})
+        job.properties.update({BATCH_PROPERTY: endpoint_name, DEPLOYMENT_PROPERTY: name})
         return job
 
     def _model_job(
@@ -212,10 +213,11 @@ class BatchDeploymentService:
         model = deployment.model
         assert isinstance(model, Model) and model.path  # resolved when it was created
         scoring = deployment.code_configuration
+        resources = JobResources(instance_count=settings.instance_count or 1)
         parallel = ParallelSettings(
             input_data=f"${{{{inputs.{input_name}}}}}",
             mini_batch_size=str(settings.mini_batch_size),
-            resources=JobResources(instance_count=settings.instance_count or 1),
+            resources=resources,
             max_concurrency_per_instance=settings.max_concurrency_per_instance,
             error_threshold=settings.error_threshold,
             retry_settings=RetrySettings(**settings.retry_settings.model_dump()),
@@ -242,7 +244,7 @@ class BatchDeploymentService:
             compute=deployment.compute,
             inputs={input_name: data, MODEL_INPUT: _model_input(model)},
             outputs={SCORE_OUTPUT: outputs.get(SCORE_OUTPUT) or Output(type="uri_folder")},
-            resources=JobResources(instance_count=settings.instance_count or 1),
+            resources=resources,
             tags=dict(deployment.tags),
         )
 
@@ -407,6 +409,8 @@ def _one_data_input(
             "folder, file or URI>"
         )
     ((name, value),) = inputs.items()
+    if name == MODEL_INPUT:
+        raise ValidationError(f"invoke input {name!r}: the name is the model's; use another")
     if not isinstance(value, Input) or value.is_literal or not value.path:
         raise ValidationError(f"invoke input {name!r}: give data (a path or asset), not {value!r}")
     return name, value

@@ -26,7 +26,7 @@ from orchard.sdk.operations.components import ComponentOperations
 from orchard.sdk.operations.endpoints import Poller, upload_deployment_files
 from orchard.sdk.operations.jobs import JobOperations
 from orchard.sdk.transport import Transport
-from orchard.services.batch_endpoints import BATCH_PROPERTY, DATA_INPUT
+from orchard.services.batch_endpoints import BATCH_PROPERTY, DATA_INPUT, DEPLOYMENT_PROPERTY
 from orchard.storage.uris import is_local_path
 
 
@@ -136,7 +136,7 @@ class BatchDeploymentOperations:
             job
             for job in self._jobs.list()
             if job.properties.get(BATCH_PROPERTY) == endpoint_name
-            and (name is None or job.properties.get("azureml.batchDeployment") == name)
+            and (name is None or job.properties.get(DEPLOYMENT_PROPERTY) == name)
         ]
 
     def _uploaded(self, deployment: BatchDeploymentBase) -> BatchDeploymentBase:
