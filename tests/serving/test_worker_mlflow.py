@@ -3,6 +3,7 @@ serve`'s formats, answered with the model's own predictions; bad shapes are 400s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,3 +163,33 @@ def test_a_folder_without_an_mlmodel_file_exits_3(tmp_path: Path) -> None:
     )
     assert process.wait(timeout=60) == 3
     assert "has no MLmodel file" in log.read_text()
+
+
+def test_a_conforming_frame_skips_only_the_enforcement_it_would_pass(tmp_path: Path) -> None:
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from orchard.serving.mlflow_scoring import MlflowScorer
+    from orchard.serving.scoring import ScoreRequest
+
+    frame = load_iris(as_frame=True).frame
+    features = frame.drop(columns="target")
+    model = LogisticRegression(max_iter=500).fit(features, frame["target"])
+    signature = infer_signature(features, model.predict(features))
+    mlflow.sklearn.save_model(model, str(tmp_path / "m"), signature=signature)
+    scorer = MlflowScorer(tmp_path / "m", "iris")
+    assert scorer.direct is not None  # the scikit-learn flavour's own predict
+    columns = list(features.columns)
+    split = {"columns": columns[::-1], "data": [row[::-1] for row in ROWS]}
+    body = json.dumps({"dataframe_split": split}).encode()
+    reply = scorer.score(ScoreRequest(body=body, media_type="application/json"))
+    expected = model.predict(pd.DataFrame(ROWS, columns=columns)).tolist()
+    assert reply.status == 200 and json.loads(reply.body) == {"predictions": expected}
+    strings = {"dataframe_split": {"columns": columns, "data": [["x", 1, 2, 3]]}}
+    refused = scorer.score(
+        ScoreRequest(body=json.dumps(strings).encode(), media_type="application/json")
+    )
+    assert refused.status == 400  # not conforming: pyfunc's enforcement still says no

@@ -46,6 +46,7 @@ AZURE_KEY = "input_data"
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 KEYS = (AZURE_KEY, *MLFLOW_KEYS)
 SPLIT_KEYS = {"columns", "data", "index"}
+CONFORMING = "orchard.conforming"  # a frame _float_frame built to the signature
 MESSAGE_LIMIT = 2000  # MLflow's messages quote the input; a big batch must not echo back whole
 JSON_TYPES = {
     "boolean": ({"type": "boolean"}, False),
@@ -80,6 +81,7 @@ class MlflowScorer:
         self.sorted_columns = sorted(self.columns or [])
         self.float_dtype = _float_dtype(self.schema) if self.columns else None
         self.takes_params = "params" in inspect.signature(self.model.predict).parameters
+        self.direct = _direct_predictor(self.model)
         self.title = title
         log.info("MLflow model loaded from %s (signature: %s)", model_dir, self.schema)
 
@@ -162,17 +164,25 @@ class MlflowScorer:
         if self.float_dtype is None or not isinstance(split, dict) or set(split) - SPLIT_KEYS:
             return None
         columns = split.get("columns")
-        if not isinstance(columns, list) or sorted(map(str, columns)) != self.sorted_columns:
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            return None
+        if sorted(columns) != self.sorted_columns:
             return None
         try:
             values = np.asarray(split["data"], dtype=self.float_dtype)
             if values.ndim != 2 or values.shape[1] != len(columns):
                 return None
-            return pd.DataFrame(values, columns=columns, index=split.get("index"))
+            frame = pd.DataFrame(values, columns=columns, index=split.get("index"))
         except (TypeError, ValueError):
             return None
+        if columns != self.columns:  # the signature's order, as its enforcement gives
+            frame = frame.reindex(columns=self.columns)
+        frame.attrs[CONFORMING] = True
+        return frame
 
     def _predict(self, data: Any, params: Any) -> Any:
+        if self.direct is not None and params is None and _conforming(data):
+            return self.direct(data)
         if self.takes_params:
             return self.model.predict(data, params=params)
         return self.model.predict(data)
@@ -187,6 +197,22 @@ class MlflowScorer:
             status = 400
             message = f"The model could not score this input: {type(exc).__name__}: {exc}"
         return error_reply(status if 400 <= status < 500 else 400, "INVALID_INPUT", _short(message))
+
+
+def _direct_predictor(model: Any) -> Any:
+    """The scikit-learn flavour's own predict, for frames already of the signature's columns
+    and types, which pyfunc's schema enforcement would pass unchanged: it halves the time of
+    a one-row prediction. None for every other flavour (and if MLflow's internals moved)."""
+    flavor = model.metadata.flavors.get("python_function", {})
+    implementation = getattr(model, "_model_impl", None)
+    if flavor.get("loader_module") != "mlflow.sklearn" or implementation is None:
+        return None
+    predict = getattr(implementation, "predict", None)
+    return predict if callable(predict) else None
+
+
+def _conforming(data: Any) -> bool:
+    return isinstance(data, pd.DataFrame) and data.attrs.get(CONFORMING) is True
 
 
 def _format_key(body: Any) -> str:
