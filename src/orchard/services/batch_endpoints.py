@@ -213,7 +213,7 @@ class BatchDeploymentService:
         model = deployment.model
         assert isinstance(model, Model) and model.path  # resolved when it was created
         scoring = deployment.code_configuration
-        resources = JobResources(instance_count=settings.instance_count or 1)
+        resources = JobResources(instance_count=settings.instance_count)
         parallel = ParallelSettings(
             input_data=f"${{{{inputs.{input_name}}}}}",
             mini_batch_size=str(settings.mini_batch_size),
@@ -376,9 +376,8 @@ class BatchDeploymentService:
 def _overridden(
     deployment: ModelBatchDeployment, overrides: dict[str, Any] | None
 ) -> ModelBatchDeploymentSettings:
-    settings = deployment.settings
-    if deployment.resources and settings.instance_count is None:
-        settings = settings.model_copy(update={"instance_count": deployment.instance_count})
+    """The deployment's settings with the invoke's over them; instance_count always set."""
+    settings = deployment.settings.model_copy(update={"instance_count": deployment.instance_count})
     if not overrides:
         return settings
     unknown = sorted(set(overrides) - set(ModelBatchDeploymentSettings.model_fields))

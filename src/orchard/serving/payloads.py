@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from orchard.serving.scoring import Reply, ScoreRequest, is_json
 
@@ -41,6 +41,7 @@ class PayloadCollector:
         self.settings = settings
         self.random = rng or random.Random()
         self.lock = threading.Lock()
+        self._sinks: dict[Path, TextIO] = {}  # the open file of each collection's period
 
     def record(self, request: ScoreRequest, reply: Reply) -> None:
         if reply.status >= 400 or self.random.random() >= self.settings.sampling_rate:
@@ -79,6 +80,11 @@ class PayloadCollector:
         path = folder / period / f"{self.settings.instance}.jsonl"
         line = json.dumps(event, separators=(",", ":")) + "\n"
         with self.lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as sink:
-                sink.write(line)
+            sink = self._sinks.get(folder)
+            if sink is None or sink.name != str(path):  # a new period: a new file
+                if sink is not None:
+                    sink.close()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sink = self._sinks[folder] = path.open("a", encoding="utf-8")
+            sink.write(line)
+            sink.flush()  # whole lines on disk: a worker can be killed at any time

@@ -89,9 +89,7 @@ class BatchEndpointOperations:
     def list_jobs(self, endpoint_name: str) -> builtins.list[Job]:
         """The jobs invokes of this endpoint started, newest first."""
         self.get(endpoint_name)
-        return [
-            job for job in self._jobs.list() if job.properties.get(BATCH_PROPERTY) == endpoint_name
-        ]
+        return jobs_of(self._jobs, endpoint_name)
 
 
 class BatchDeploymentOperations:
@@ -128,16 +126,10 @@ class BatchDeploymentOperations:
         self._transport.batch_deployments.delete(self._workspace(), endpoint_name, name)
         return Poller(lambda: None)
 
-    def list_jobs(self, endpoint_name: str, name: str | None = None) -> builtins.list[Job]:
+    def list_jobs(self, endpoint_name: str, name: str) -> builtins.list[Job]:
         """The jobs this deployment ran, newest first."""
-        if name is not None:
-            self.get(name, endpoint_name)
-        return [
-            job
-            for job in self._jobs.list()
-            if job.properties.get(BATCH_PROPERTY) == endpoint_name
-            and (name is None or job.properties.get(DEPLOYMENT_PROPERTY) == name)
-        ]
+        self.get(name, endpoint_name)
+        return jobs_of(self._jobs, endpoint_name, name)
 
     def _uploaded(self, deployment: BatchDeploymentBase) -> BatchDeploymentBase:
         prepared = deployment.model_copy(deep=True)
@@ -150,6 +142,16 @@ class BatchDeploymentOperations:
         assert isinstance(prepared, ModelBatchDeployment)
         upload_deployment_files(self._transport, self._workspace(), prepared)
         return prepared
+
+
+def jobs_of(jobs: JobOperations, endpoint: str, deployment: str | None = None) -> list[Job]:
+    """The jobs that invokes of the endpoint (and deployment) started, by their properties."""
+    return [
+        job
+        for job in jobs.list()
+        if job.properties.get(BATCH_PROPERTY) == endpoint
+        and (deployment is None or job.properties.get(DEPLOYMENT_PROPERTY) == deployment)
+    ]
 
 
 def scored_input(value: Input | str, input_type: str | None = None) -> Input:
