@@ -257,20 +257,12 @@ class BatchDeploymentService:
     ) -> PipelineJob:
         """The component's steps as a pipeline job, or a copy of the job it was made from,
         with the invoke's inputs and outputs."""
-        if deployment.job_definition is not None:
-            source = self.jobs.get(workspace, deployment.job_definition.removeprefix("azureml:"))
-            assert isinstance(source, PipelineJob)
-            body = source.to_spec()
-            graph, declared = body.get("jobs", {}), dict(source.inputs)
-            known_outputs = dict(source.outputs)
-        else:
-            component = self._component(workspace, deployment)
-            graph = {
-                step: spec.model_dump(mode="json", exclude_none=True, by_alias=True)
-                for step, spec in component.jobs.items()
-            }
-            declared = dict(component.inputs)
-            known_outputs = dict(component.outputs)
+        source = self._pipeline_source(workspace, deployment)
+        graph = {
+            step: spec.model_dump(mode="json", exclude_none=True, by_alias=True)
+            for step, spec in source.jobs.items()
+        }
+        declared, known_outputs = dict(source.inputs), dict(source.outputs)
         unknown = sorted(set(inputs) - set(declared)) + sorted(set(outputs) - set(known_outputs))
         if unknown:
             raise ValidationError(
@@ -288,12 +280,16 @@ class BatchDeploymentService:
             }
         )
 
-    def _component(
+    def _pipeline_source(
         self, workspace: str, deployment: PipelineComponentBatchDeployment
-    ) -> PipelineComponent:
-        reference = deployment.component
-        assert isinstance(reference, str)  # resolved when it was created
-        found = self.assets["component"].resolve(workspace, reference)
+    ) -> PipelineJob | PipelineComponent:
+        """The job or the registered component (both resolved when it was created)."""
+        if deployment.job_definition is not None:
+            job = self.jobs.get(workspace, deployment.job_definition.removeprefix("azureml:"))
+            assert isinstance(job, PipelineJob)
+            return job
+        assert isinstance(deployment.component, str)
+        found = self.assets["component"].resolve(workspace, deployment.component)
         assert isinstance(found, PipelineComponent)
         return found
 
